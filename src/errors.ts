@@ -1,0 +1,139 @@
+/**
+ * The one error type of the request path and the one gRPC code ⇄ HTTP status table (CONTRACT.md §3).
+ * Every failure — from a backend or made by the gateway — becomes a GatewayError; only this module
+ * turns it into an HTTP status and a google.rpc.Status JSON body. `cause` is for logs, never sent.
+ */
+
+/** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const Code = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type Code = (typeof Code)[keyof typeof Code];
+
+const CODE_NAMES: readonly string[] = Object.keys(Code);
+
+/** The canonical upper-case name of a gRPC code (`NOT_FOUND`), or `CODE_<n>` for unknown numbers. */
+export function codeName(code: number): string {
+  return CODE_NAMES[code] ?? `CODE_${code}`;
+}
+
+// CONTRACT.md §3 (the same table as grpc-gateway's HTTPStatusFromCode, CANCELLED as nginx's 499).
+const HTTP_STATUS_BY_CODE: readonly number[] = [
+  200, // OK
+  499, // CANCELLED
+  500, // UNKNOWN
+  400, // INVALID_ARGUMENT
+  504, // DEADLINE_EXCEEDED
+  404, // NOT_FOUND
+  409, // ALREADY_EXISTS
+  403, // PERMISSION_DENIED
+  429, // RESOURCE_EXHAUSTED
+  400, // FAILED_PRECONDITION
+  409, // ABORTED
+  400, // OUT_OF_RANGE
+  501, // UNIMPLEMENTED
+  500, // INTERNAL
+  503, // UNAVAILABLE
+  500, // DATA_LOSS
+  401, // UNAUTHENTICATED
+];
+
+/** HTTP status for a gRPC code; codes outside the table are 500 (as UNKNOWN). */
+export function httpStatusFromCode(code: number): number {
+  return HTTP_STATUS_BY_CODE[code] ?? 500;
+}
+
+/** A `google.protobuf.Any` already rendered as proto3 JSON (it carries `@type`). */
+export interface AnyJson {
+  "@type": string;
+  [field: string]: unknown;
+}
+
+/** The JSON body of every error response: google.rpc.Status in its proto3 JSON form. */
+export interface StatusBody {
+  code: number;
+  message: string;
+  details: AnyJson[];
+}
+
+export interface GatewayErrorOptions {
+  /** Already-rendered `google.rpc.Status.details`. */
+  details?: AnyJson[];
+  /** Extra HTTP response headers this error implies (`Allow` for 405, `Retry-After`, …). */
+  headers?: Record<string, string>;
+  /** Overrides the table for gateway-made statuses that share a code (405 and 415 are UNIMPLEMENTED / INVALID_ARGUMENT). */
+  httpStatus?: number;
+  /** The underlying failure: logged, never sent to the client. */
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: Code;
+  readonly details: AnyJson[];
+  readonly headers: Record<string, string>;
+  readonly httpStatus: number;
+
+  constructor(code: Code, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.details = options.details ?? [];
+    this.headers = options.headers ?? {};
+    this.httpStatus = options.httpStatus ?? httpStatusFromCode(code);
+  }
+
+  toStatusBody(): StatusBody {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Coerces anything thrown on the request path into a GatewayError without leaking its text. */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError(Code.INTERNAL, "internal gateway error", { cause: error });
+}
+
+// Gateway-made errors used in several layers; named so their wording stays the same everywhere.
+export const errors = {
+  routeNotFound: (method: string, path: string) =>
+    new GatewayError(Code.NOT_FOUND, `no route for ${method} ${path}`),
+  methodNotAllowed: (method: string, path: string, allow: readonly string[]) =>
+    new GatewayError(
+      Code.UNIMPLEMENTED,
+      `method ${method} is not allowed on ${path}; allowed: ${allow.join(", ")}`,
+      {
+        httpStatus: 405,
+        headers: { allow: allow.join(", ") },
+      },
+    ),
+  invalidArgument: (message: string, cause?: unknown) =>
+    new GatewayError(Code.INVALID_ARGUMENT, message, cause === undefined ? {} : { cause }),
+  unsupportedMediaType: (contentType: string, accepted: readonly string[]) =>
+    new GatewayError(
+      Code.INVALID_ARGUMENT,
+      `unsupported content type "${contentType}"; send ${accepted.join(" or ")}`,
+      { httpStatus: 415 },
+    ),
+  bodyTooLarge: (limitBytes: number) =>
+    new GatewayError(Code.RESOURCE_EXHAUSTED, `request body exceeds the limit of ${limitBytes} bytes`, {
+      httpStatus: 413,
+    }),
+  noInstance: (service: string, reason: string) =>
+    new GatewayError(Code.UNAVAILABLE, `no reachable backend instance for ${service}: ${reason}`),
+} as const;
