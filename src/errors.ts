@@ -76,7 +76,7 @@ export interface GatewayErrorOptions {
   /** Already-rendered `google.rpc.Status.details`. */
   details?: AnyJson[];
   /** Extra HTTP response headers this error implies (`Allow` for 405, `Retry-After`, …). */
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   /** Overrides the table for gateway-made statuses that share a code (405 and 415 are UNIMPLEMENTED / INVALID_ARGUMENT). */
   httpStatus?: number;
   /** The underlying failure: logged, never sent to the client. */
@@ -86,7 +86,7 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   readonly code: Code;
   readonly details: AnyJson[];
-  readonly headers: Record<string, string>;
+  readonly headers: Record<string, string | string[]>;
   readonly httpStatus: number;
 
   constructor(code: Code, message: string, options: GatewayErrorOptions = {}) {

@@ -57,3 +57,9 @@ export function sameInstance(a: BackendInstance, b: BackendInstance): boolean {
     a.metadata.authority === b.metadata.authority
   );
 }
+
+/** A string identifying an instance endpoint; equal keys ⇔ `sameInstance`. */
+export function instanceKey(instance: BackendInstance): string {
+  const { backend, id, address, metadata } = instance;
+  return `${backend}\u0000${id}\u0000${address}\u0000${metadata.tls ? 1 : 0}\u0000${metadata.authority ?? ""}`;
+}

@@ -1,0 +1,177 @@
+import protobuf from "protobufjs";
+import type { JsonOptions } from "../codec/codec.js";
+import { createMessageCodec } from "../codec/json-codec.js";
+import type { DescriptorFile } from "../reflection/descriptor-file.js";
+import type { ReflectionVersion } from "../reflection/reflection-client.js";
+import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
+import type { BackendInstance } from "../registry/registry.js";
+import type { CatalogMethod, CatalogSnapshot, InstanceSchemaStatus, StreamingKind } from "./catalog.js";
+import { httpRulesFromDescriptors } from "./http-rules-from-descriptors.js";
+import { sourceComments } from "./source-comments.js";
+
+/** One instance's successfully reflected schema. */
+export interface InstanceSchema {
+  readonly instance: BackendInstance;
+  readonly version: ReflectionVersion;
+  readonly hash: string;
+  readonly services: readonly string[];
+  readonly files: ReadonlyMap<string, DescriptorFile>;
+  /** When this backend first served a schema with this hash: newer schemas win for shared methods. */
+  readonly firstSeenAt: number;
+}
+
+export interface CatalogInput {
+  /** Per backend name: the schemas of its instances (only those that answered) and every instance's status. */
+  readonly backends: ReadonlyMap<
+    string,
+    { schemas: readonly InstanceSchema[]; statuses: readonly InstanceSchemaStatus[] }
+  >;
+  /** JSON options for a backend (gateway defaults with the backend's overrides). */
+  jsonOptionsFor(backend: string): JsonOptions;
+  /** Whether a service may be routed (allow/deny lists). */
+  isServiceAllowed(service: string): boolean;
+}
+
+/**
+ * Builds catalog snapshots. Holds a cache of linked schemas by descriptor hash, so an unchanged schema
+ * costs no re-linking and its codecs (compiled per type) survive from one snapshot to the next.
+ */
+export class CatalogBuilder {
+  #roots = new Map<string, SchemaRoot>();
+  #generation = 0;
+
+  build(input: CatalogInput): CatalogSnapshot {
+    const problems: string[] = [];
+    const methodsByPath = new Map<string, CatalogMethod>();
+    const serviceBackends = new Map<string, string>();
+    const instances = new Map<string, readonly InstanceSchemaStatus[]>();
+    const usedHashes = new Set<string>();
+
+    for (const backend of [...input.backends.keys()].sort()) {
+      const { schemas, statuses } = input.backends.get(backend)!;
+      instances.set(backend, statuses);
+      const jsonOptions = input.jsonOptionsFor(backend);
+      // Newest schema first: during a rolling deploy the new instances define the shared methods' types.
+      const groups = groupByHash(schemas).sort((a, b) => b.firstSeenAt - a.firstSeenAt);
+      const backendMethods = new Map<string, { method: CatalogMethodDraft; instances: BackendInstance[] }>();
+      for (const group of groups) {
+        usedHashes.add(group.hash);
+        const schema = this.#rootFor(group.hash, group.files);
+        for (const problem of schema.problems) problems.push(`${backend}: ${problem}`);
+        const rules = httpRulesFromDescriptors(group.files.values());
+        const comments = sourceComments(group.files.values());
+        for (const serviceName of group.services) {
+          if (!input.isServiceAllowed(serviceName)) continue;
+          const owner = serviceBackends.get(serviceName);
+          if (owner !== undefined && owner !== backend) {
+            problems.push(
+              `service ${serviceName} is served by backends ${owner} and ${backend}; routing to ${owner}`,
+            );
+            continue;
+          }
+          const service = schema.root.lookup(serviceName);
+          if (!(service instanceof protobuf.Service)) {
+            problems.push(
+              `${backend}: service ${serviceName} is listed but not described by its descriptors`,
+            );
+            continue;
+          }
+          serviceBackends.set(serviceName, backend);
+          for (const method of service.methodsArray) {
+            const fullName = `${serviceName}.${method.name}`;
+            const existing = backendMethods.get(fullName);
+            if (existing) {
+              existing.instances.push(...group.instances);
+              continue;
+            }
+            const failure = resolveMethod(method);
+            if (failure) {
+              problems.push(`${backend}: method ${fullName} skipped: ${failure}`);
+              continue;
+            }
+            backendMethods.set(fullName, {
+              method: {
+                fullName,
+                service: serviceName,
+                name: method.name,
+                path: `/${serviceName}/${method.name}`,
+                backend,
+                kind: streamingKind(method),
+                requestType: method.resolvedRequestType!,
+                responseType: method.resolvedResponseType!,
+                jsonOptions,
+                httpRules: rules.get(fullName) ?? [],
+                description: comments.get(fullName),
+              },
+              instances: [...group.instances],
+            });
+          }
+        }
+      }
+      for (const { method, instances: serving } of backendMethods.values()) {
+        methodsByPath.set(method.path, {
+          ...method,
+          requestCodec: createMessageCodec(method.requestType, method.jsonOptions),
+          responseCodec: createMessageCodec(method.responseType, method.jsonOptions),
+          instances: serving,
+        });
+      }
+    }
+    for (const hash of this.#roots.keys()) if (!usedHashes.has(hash)) this.#roots.delete(hash);
+    this.#generation += 1;
+    return Object.freeze({
+      generation: this.#generation,
+      builtAt: Date.now(),
+      methodsByPath,
+      serviceBackends,
+      instances,
+      problems,
+    });
+  }
+
+  #rootFor(hash: string, files: ReadonlyMap<string, DescriptorFile>): SchemaRoot {
+    let schema = this.#roots.get(hash);
+    if (!schema) {
+      schema = buildSchemaRoot(files.values());
+      this.#roots.set(hash, schema);
+    }
+    return schema;
+  }
+}
+
+type CatalogMethodDraft = Omit<CatalogMethod, "requestCodec" | "responseCodec" | "instances">;
+
+interface SchemaGroup {
+  hash: string;
+  firstSeenAt: number;
+  files: ReadonlyMap<string, DescriptorFile>;
+  services: readonly string[];
+  instances: BackendInstance[];
+}
+
+function groupByHash(schemas: readonly InstanceSchema[]): SchemaGroup[] {
+  const groups = new Map<string, SchemaGroup>();
+  for (const schema of schemas) {
+    const group = groups.get(schema.hash);
+    if (group) {
+      group.instances.push(schema.instance);
+      group.firstSeenAt = Math.min(group.firstSeenAt, schema.firstSeenAt);
+    } else {
+      groups.set(schema.hash, {
+        hash: schema.hash,
+        firstSeenAt: schema.firstSeenAt,
+        files: schema.files,
+        services: schema.services,
+        instances: [schema.instance],
+      });
+    }
+  }
+  return [...groups.values()];
+}
+
+function streamingKind(method: protobuf.Method): StreamingKind {
+  if (method.requestStream && method.responseStream) return "bidi-streaming";
+  if (method.requestStream) return "client-streaming";
+  if (method.responseStream) return "server-streaming";
+  return "unary";
+}

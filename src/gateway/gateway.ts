@@ -1,0 +1,142 @@
+import type { Logger } from "pino";
+import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
+import { Code, errors, GatewayError } from "../errors.js";
+import { type Upstream, UpstreamError } from "../upstream/upstream.js";
+import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
+import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
+import type { SchemaSync } from "./schema-sync.js";
+
+/** One HTTP request as the gateway core sees it: no framework types. */
+export interface HttpExchange {
+  verb: string;
+  /** Path without the query string, still percent-encoded. */
+  path: string;
+  /** Raw query string without `?` ("" when none). */
+  query: string;
+  headers: HttpHeaders;
+  /** The request body as text; undefined when there was none. */
+  body: string | undefined;
+  requestId: string;
+  remoteAddress: string | undefined;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  log: RequestLog;
+}
+
+/** The per-request logger (a pino child carrying the request id). */
+export type RequestLog = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+/** A successful unary answer, ready to write. */
+export interface UnaryReply {
+  headers: Record<string, string | string[]>;
+  body: string;
+  /** For the access log: which method and instance served it. */
+  method: CatalogMethod;
+  instanceAddress: string;
+}
+
+export interface GatewayOptions {
+  schemaSync: SchemaSync;
+  upstream: Upstream;
+  deadlines: DeadlinePolicy;
+  /** Request headers forwarded as they are (lower case). */
+  forwardHeaders: ReadonlySet<string>;
+}
+
+/** A resolved route: the method and the JSON value of the request built from path, query and body. */
+interface ResolvedCall {
+  method: CatalogMethod;
+  /** Protobuf bytes of the request message. */
+  request: Uint8Array;
+}
+
+/**
+ * The request pipeline, framework-free: route → JSON to bytes → gRPC call → bytes to JSON, with the
+ * metadata and deadline rules of the contract. Fastify only adapts it (src/server).
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+  }
+
+  snapshot(): CatalogSnapshot {
+    return this.#options.schemaSync.current();
+  }
+
+  async unary(exchange: HttpExchange): Promise<UnaryReply> {
+    const snapshot = this.snapshot();
+    const { method, request } = this.#resolve(snapshot, exchange);
+    if (method.kind !== "unary") {
+      throw new GatewayError(
+        Code.UNIMPLEMENTED,
+        `${method.fullName} is ${method.kind}; call it over WebSocket or with streaming framing`,
+      );
+    }
+    const timeoutMs = effectiveTimeoutMs(
+      headerValue(exchange.headers["grpc-timeout"]),
+      this.#options.deadlines,
+    );
+    const metadata = metadataFromHeaders(exchange.headers, {
+      requestId: exchange.requestId,
+      remoteAddress: exchange.remoteAddress,
+      forwardHeaders: this.#options.forwardHeaders,
+      onDropped: (key, reason) => exchange.log.warn({ key, reason }, "request header not forwarded"),
+    });
+    try {
+      const result = await this.#options.upstream.unary(method, request, {
+        metadata,
+        deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+        signal: exchange.signal,
+      });
+      return {
+        headers: headersFromMetadata(result.headers, result.trailers),
+        body: method.responseCodec.binaryToJson(result.message),
+        method,
+        instanceAddress: result.instance.address,
+      };
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === Code.UNIMPLEMENTED) {
+        // The instance may have been redeployed without this method: look again soon.
+        this.#options.schemaSync.requestRefresh(method.backend);
+      }
+      if (error instanceof UpstreamError) {
+        // The backend's trailers reach the client on errors too (Grpc-Trailer-*).
+        throw new GatewayError(error.code, error.message, {
+          headers: headersFromMetadata(undefined, error.trailers),
+          details: error.details,
+          cause: error.cause,
+        });
+      }
+      throw error;
+    }
+  }
+
+  #resolve(snapshot: CatalogSnapshot, exchange: HttpExchange): ResolvedCall {
+    const method = snapshot.methodsByPath.get(exchange.path);
+    if (method) {
+      if (exchange.verb !== "POST") throw errors.methodNotAllowed(exchange.verb, exchange.path, ["POST"]);
+      return { method, request: method.requestCodec.jsonToBinary(exchange.body ?? "") };
+    }
+    throw this.#notFound(snapshot, exchange);
+  }
+
+  /** 404 for an unknown path; for an unknown method of a known service, also look at its backend again. */
+  #notFound(snapshot: CatalogSnapshot, exchange: HttpExchange): GatewayError {
+    const match = /^\/([^/]+)\/([^/]+)$/.exec(exchange.path);
+    if (match) {
+      const [, service, name] = match as unknown as [string, string, string];
+      const backend = snapshot.serviceBackends.get(service);
+      if (backend !== undefined) {
+        this.#options.schemaSync.requestRefresh(backend);
+        return new GatewayError(Code.NOT_FOUND, `service ${service} has no method ${name}`);
+      }
+    }
+    return errors.routeNotFound(exchange.verb, exchange.path);
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

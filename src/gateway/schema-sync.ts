@@ -1,0 +1,321 @@
+import type { Logger } from "pino";
+import type { CatalogBuilder, CatalogInput, InstanceSchema } from "../catalog/build-catalog.js";
+import type { CatalogSnapshot, InstanceSchemaStatus } from "../catalog/catalog.js";
+import { EMPTY_SNAPSHOT } from "../catalog/catalog.js";
+import { fetchSchema, type ReflectionVersion } from "../reflection/reflection-client.js";
+import { hashDescriptorFiles } from "../reflection/schema-root.js";
+import { type BackendInstance, type BackendSet, instanceKey, type Registry } from "../registry/registry.js";
+import type { ChannelPool } from "../upstream/channel-pool.js";
+
+export interface SchemaSyncOptions {
+  registry: Registry;
+  pool: ChannelPool;
+  builder: CatalogBuilder;
+  logger: Logger;
+  /** Periodic refresh of every instance, with ±20% jitter. Default 30 s; 0 disables. */
+  refreshIntervalMs: number;
+  /** Minimum time between refreshes triggered by requests (UNIMPLEMENTED, unknown method), per backend. Default 1 s. */
+  requestedRefreshMinIntervalMs?: number;
+  /** Deadline of one reflection fetch. Default 10 s. */
+  reflectionTimeoutMs?: number;
+  jsonOptionsFor: CatalogInput["jsonOptionsFor"];
+  isServiceAllowed: CatalogInput["isServiceAllowed"];
+}
+
+interface InstanceState {
+  instance: BackendInstance;
+  schema: InstanceSchema | undefined;
+  preferredVersion: ReflectionVersion | undefined;
+  lastRefreshAt: number | undefined;
+  lastError: string | undefined;
+  inflight: Promise<void> | undefined;
+  /** A refresh was asked for while one was running: run once more when it ends. */
+  again: boolean;
+  failures: number;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Keeps the catalog in step with the registry and with what instances serve: reflection per instance
+ * (single-flight, retried with backoff, last good schema kept on failure), triggered by registry changes,
+ * channel reconnects, a jittered interval and requests for methods the catalog does not know. Every
+ * change rebuilds the catalog off the request path and swaps it with one assignment.
+ */
+export class SchemaSync {
+  readonly #options: SchemaSyncOptions;
+  readonly #log: Logger;
+  readonly #states = new Map<string, InstanceState>();
+  /** firstSeenAt per backend+hash: the newest schema wins for methods shared during a rolling deploy. */
+  readonly #hashFirstSeen = new Map<string, number>();
+  readonly #lastRequestedRefresh = new Map<string, number>();
+  readonly #listeners = new Set<(snapshot: CatalogSnapshot) => void>();
+  #snapshot: CatalogSnapshot = EMPTY_SNAPSHOT;
+  #rebuildScheduled = false;
+  #intervalTimer: NodeJS.Timeout | undefined;
+  #unsubscribe: Array<() => void> = [];
+  #closed = false;
+  #built = false;
+
+  constructor(options: SchemaSyncOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: "schema-sync" });
+  }
+
+  /** The snapshot every request reads. */
+  current(): CatalogSnapshot {
+    return this.#snapshot;
+  }
+
+  /** At least one catalog has been built since start. */
+  hasCatalog(): boolean {
+    return this.#built;
+  }
+
+  onSnapshot(listener: (snapshot: CatalogSnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Loads the registry, reflects on every instance once (failures are kept as status), builds the first catalog. */
+  async start(): Promise<void> {
+    const { registry, pool } = this.#options;
+    await registry.start();
+    this.#unsubscribe.push(registry.onChange((backends) => this.#applyBackends(backends)));
+    this.#unsubscribe.push(
+      pool.onReconnect((instance) => {
+        this.#log.info(
+          { backend: instance.backend, instance: instance.id },
+          "channel reconnected; refreshing schema",
+        );
+        this.#refresh(instanceKey(instance));
+      }),
+    );
+    this.#applyBackends(registry.current());
+    await Promise.all([...this.#states.values()].map((state) => state.inflight));
+    this.#rebuild();
+    this.#scheduleInterval();
+  }
+
+  /**
+   * Asks for a refresh of a backend soon because a call met a method the catalog does not know or got
+   * UNIMPLEMENTED. Rate limited per backend, so unknown paths cannot make the gateway flood backends.
+   */
+  requestRefresh(backend: string): void {
+    const now = Date.now();
+    const minInterval = this.#options.requestedRefreshMinIntervalMs ?? 1000;
+    if (now - (this.#lastRequestedRefresh.get(backend) ?? 0) < minInterval) return;
+    this.#lastRequestedRefresh.set(backend, now);
+    for (const [key, state] of this.#states) if (state.instance.backend === backend) this.#refresh(key);
+  }
+
+  /** Resolves when no refresh is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.#states.values()].map((s) => s.inflight).filter(Boolean);
+      if (running.length === 0 && !this.#rebuildScheduled) return;
+      await Promise.all(running);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#intervalTimer);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    for (const state of this.#states.values()) clearTimeout(state.retryTimer);
+  }
+
+  #applyBackends(backends: BackendSet): void {
+    const present = new Set<string>();
+    for (const list of backends.values()) {
+      for (const instance of list) {
+        const key = instanceKey(instance);
+        present.add(key);
+        if (!this.#states.has(key)) {
+          this.#states.set(key, {
+            instance,
+            schema: undefined,
+            preferredVersion: undefined,
+            lastRefreshAt: undefined,
+            lastError: undefined,
+            inflight: undefined,
+            again: false,
+            failures: 0,
+            retryTimer: undefined,
+          });
+          this.#refresh(key);
+        }
+      }
+    }
+    let removed = false;
+    for (const [key, state] of this.#states) {
+      if (!present.has(key)) {
+        clearTimeout(state.retryTimer);
+        this.#states.delete(key);
+        removed = true;
+      }
+    }
+    this.#options.pool.retain(backends);
+    if (removed) this.#scheduleRebuild();
+  }
+
+  #refresh(key: string): void {
+    const state = this.#states.get(key);
+    if (!state || this.#closed) return;
+    if (state.inflight) {
+      state.again = true;
+      return;
+    }
+    clearTimeout(state.retryTimer);
+    state.retryTimer = undefined;
+    state.inflight = this.#fetch(state).finally(() => {
+      state.inflight = undefined;
+      if (state.again && this.#states.get(key) === state) {
+        state.again = false;
+        this.#refresh(key);
+      }
+    });
+  }
+
+  async #fetch(state: InstanceState): Promise<void> {
+    const { instance } = state;
+    const started = Date.now();
+    try {
+      const fetchOptions: Parameters<typeof fetchSchema>[1] = {
+        timeoutMs: this.#options.reflectionTimeoutMs ?? 10_000,
+      };
+      if (state.preferredVersion) fetchOptions.preferredVersion = state.preferredVersion;
+      const reflected = await fetchSchema(this.#options.pool.reflectionClient(instance), fetchOptions);
+      const hash = hashDescriptorFiles(reflected.files.values());
+      const seenKey = `${instance.backend}\u0000${hash}`;
+      if (!this.#hashFirstSeen.has(seenKey)) this.#hashFirstSeen.set(seenKey, started);
+      state.preferredVersion = reflected.version;
+      state.lastRefreshAt = Date.now();
+      state.lastError = undefined;
+      state.failures = 0;
+      if (reflected.unresolvedServices.length > 0 || reflected.missingFiles.length > 0) {
+        this.#log.warn(
+          {
+            backend: instance.backend,
+            instance: instance.id,
+            unresolvedServices: reflected.unresolvedServices,
+            missingFiles: reflected.missingFiles,
+          },
+          "reflection answer incomplete; linking leniently",
+        );
+      }
+      const changed = state.schema?.hash !== hash;
+      state.schema = {
+        instance,
+        version: reflected.version,
+        hash,
+        services: reflected.services,
+        files: reflected.files,
+        firstSeenAt: this.#hashFirstSeen.get(seenKey)!,
+      };
+      if (changed) {
+        this.#log.info(
+          {
+            backend: instance.backend,
+            instance: instance.id,
+            version: reflected.version,
+            hash,
+            services: reflected.services,
+          },
+          "schema loaded",
+        );
+        this.#scheduleRebuild();
+      }
+    } catch (error) {
+      if (this.#closed) return;
+      state.failures += 1;
+      state.lastError = (error as Error).message;
+      state.lastRefreshAt = Date.now();
+      const delay =
+        Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (state.failures - 1)) * (0.8 + Math.random() * 0.4);
+      this.#log.warn(
+        {
+          backend: instance.backend,
+          instance: instance.id,
+          address: instance.address,
+          err: state.lastError,
+          retryInMs: Math.round(delay),
+        },
+        state.schema ? "schema refresh failed; keeping the last good schema" : "schema fetch failed",
+      );
+      if (!this.#closed) {
+        state.retryTimer = setTimeout(() => this.#refresh(instanceKey(instance)), delay);
+        state.retryTimer.unref();
+      }
+      // A first failure still changes /admin status; rebuild so the catalog shows it.
+      if (state.failures === 1) this.#scheduleRebuild();
+    }
+  }
+
+  #scheduleRebuild(): void {
+    if (this.#rebuildScheduled || this.#closed) return;
+    this.#rebuildScheduled = true;
+    // Coalesce the refreshes of one burst (many instances answering together) into one build.
+    setImmediate(() => {
+      this.#rebuildScheduled = false;
+      if (!this.#closed) this.#rebuild();
+    });
+  }
+
+  #rebuild(): void {
+    const backends = new Map<string, { schemas: InstanceSchema[]; statuses: InstanceSchemaStatus[] }>();
+    for (const state of this.#states.values()) {
+      const entry = backends.get(state.instance.backend) ?? { schemas: [], statuses: [] };
+      if (state.schema) entry.schemas.push(state.schema);
+      entry.statuses.push({
+        instance: state.instance,
+        reflectionVersion: state.schema?.version,
+        descriptorHash: state.schema?.hash,
+        services: state.schema?.services ?? [],
+        lastRefreshAt: state.lastRefreshAt,
+        lastError: state.lastError,
+      });
+      backends.set(state.instance.backend, entry);
+    }
+    const started = performance.now();
+    let snapshot: CatalogSnapshot;
+    try {
+      snapshot = this.#options.builder.build({
+        backends,
+        jsonOptionsFor: this.#options.jsonOptionsFor,
+        isServiceAllowed: this.#options.isServiceAllowed,
+      });
+    } catch (error) {
+      this.#log.error({ err: error }, "catalog build failed; keeping the previous catalog");
+      return;
+    }
+    const known = new Set(this.#snapshot.problems);
+    for (const problem of snapshot.problems)
+      if (!known.has(problem)) this.#log.warn({ problem }, "catalog problem");
+    this.#snapshot = snapshot;
+    this.#built = true;
+    this.#log.info(
+      {
+        generation: snapshot.generation,
+        methods: snapshot.methodsByPath.size,
+        buildMs: +(performance.now() - started).toFixed(2),
+      },
+      "catalog swapped",
+    );
+    for (const listener of this.#listeners) listener(snapshot);
+  }
+
+  #scheduleInterval(): void {
+    const base = this.#options.refreshIntervalMs;
+    if (base <= 0 || this.#closed) return;
+    const delay = base * (0.8 + Math.random() * 0.4);
+    this.#intervalTimer = setTimeout(() => {
+      for (const key of this.#states.keys()) this.#refresh(key);
+      this.#scheduleInterval();
+    }, delay);
+    this.#intervalTimer.unref();
+  }
+}
