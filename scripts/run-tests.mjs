@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with node's own test runner (tsx as the loader).
+// Runs every *.test.ts under src/, test/ and fixtures/ with node's own test runner (tsx as the loader).
 // Node 20's --test does not expand globs, so the file list is collected here.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -15,7 +15,7 @@ function collect(dir, out) {
 }
 
 const filter = process.argv.slice(2);
-const files = [...collect("src", []), ...collect("test", [])]
+const files = [...collect("src", []), ...collect("test", []), ...collect("fixtures", [])]
   .filter((f) => filter.length === 0 || filter.some((needle) => f.includes(needle)))
   .sort();
 if (files.length === 0) {
