@@ -33,7 +33,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
-    logController: new LogController({ logController: new LogController({ disableRequestLogging: true }) }),
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { GatewayConfig } from "../config/config.js";
+import { helpText, loadConfig } from "../config/load-config.js";
+import { createGateway, type RunningGateway } from "../server/create-gateway.js";
+
+/**
+ * `refract [options]` runs the gateway; `refract demo` runs it with the bundled demo backends and no
+ * etcd; `refract register …` registers a backend instance in etcd. Exits non-zero with one line per
+ * problem on invalid configuration.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === "register") {
+    const { runRegisterCommand } = await import("./register-command.js");
+    return runRegisterCommand(argv.slice(1), env);
+  }
+  const demo = argv[0] === "demo";
+  const loaded = loadConfig({ argv: demo ? argv.slice(1) : argv, env });
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) process.stderr.write(`refract: ${problem}\n`);
+    return 2;
+  }
+  if (loaded.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (loaded.positionals.length > 0) {
+    process.stderr.write(`refract: unknown command "${loaded.positionals[0]}" (see --help)\n`);
+    return 2;
+  }
+  return demo ? runDemo(loaded.config) : runGateway(loaded.config);
+}
+
+async function runGateway(config: GatewayConfig): Promise<number> {
+  if (config.backends.length === 0 && config.etcd.length === 0) {
+    process.stderr.write(
+      "refract: no backends: give --backend name=host:port or --etcd <url> (or run `refract demo`)\n",
+    );
+    return 2;
+  }
+  const gateway = await createGateway(config);
+  await gateway.start();
+  return waitForSignal(gateway);
+}
+
+async function runDemo(config: GatewayConfig): Promise<number> {
+  // The demo backends live in fixtures/ (shipped in the package): loaded only for this command.
+  const { startDemoBackends } = await import("../../fixtures/demo.js");
+  const demo = await startDemoBackends();
+  const gateway = await createGateway({
+    ...config,
+    backends: [
+      ...config.backends,
+      { name: "library", address: demo.library.address },
+      { name: "users", address: demo.users.address },
+    ],
+  });
+  const { publicUrl, adminUrl } = await gateway.start();
+  const base = publicUrl.replace("0.0.0.0", "localhost");
+  process.stdout.write(demoBanner(base, adminUrl));
+  const code = await waitForSignal(gateway);
+  await demo.close();
+  return code;
+}
+
+function demoBanner(base: string, adminUrl: string): string {
+  return `
+Refract demo is running: ${base} (admin: ${adminUrl})
+Two demo backends: library (exact protoc descriptors, REST routes) and users (stock @grpc/reflection).
+
+  curl -s -X POST ${base}/acme.library.v1.LibraryService/ListShelves -H 'content-type: application/json' -d '{}'
+  curl -s -X POST ${base}/acme.library.v1.LibraryService/GetBook -H 'content-type: application/json' -d '{"name":"shelves/1/books/1"}'
+  curl -s -X POST ${base}/acme.user.v1.UserService/GetUser -H 'content-type: application/json' -d '{"id":"9007199254740993"}'
+  curl -s -X POST ${base}/acme.user.v1.UserService/GetUser -H 'content-type: application/json' -d '{"id":"42"}'   # 404, NOT_FOUND
+  curl -s ${adminUrl}/admin/backends
+
+Press Ctrl-C to stop.
+`;
+}
+
+/** Resolves with the exit code once SIGTERM/SIGINT has stopped the gateway gracefully. */
+function waitForSignal(gateway: RunningGateway): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      gateway.logger.info({ signal }, "shutting down");
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      gateway.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          gateway.logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
+
+// Run when executed directly (also through the npm bin symlink), not when imported by tests.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`refract: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
