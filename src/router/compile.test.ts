@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { GatewayError } from "../errors.js";
 import { compileTemplate, matchTemplate, splitRequestPath } from "./compile.js";
 
@@ -113,4 +114,81 @@ describe("matchTemplate", () => {
       }
     });
   }
+});
+
+// --- property: expanding a template with values (client side, per the spec's encoding rules) and
+// matching the resulting path gives the values back ---
+
+const arbName = fc.stringMatching(/^[a-z][a-z0-9]{0,4}$/);
+const arbText = fc.string({
+  minLength: 1,
+  maxLength: 6,
+  unit: fc.constantFrom(..."aZ9-._~ :/?#%+é€".split("")),
+});
+type Part = { kind: "lit"; text: string } | { kind: "var"; name: string; shape: "single" | "multi" | "deep" };
+
+describe("property: expand then match returns the values", () => {
+  it("for generated templates and values", () => {
+    const arbParts = fc
+      .array(
+        fc.oneof(
+          arbName.map((text): Part => ({ kind: "lit", text })),
+          fc.constantFrom<Part["kind"]>("var"),
+        ),
+        {
+          minLength: 1,
+          maxLength: 5,
+        },
+      )
+      .chain((kinds) =>
+        fc.tuple(
+          fc.constant(kinds),
+          fc.uniqueArray(arbName, { minLength: kinds.length, maxLength: kinds.length }),
+          fc.array(fc.constantFrom("single", "multi", "deep"), {
+            minLength: kinds.length,
+            maxLength: kinds.length,
+          }),
+        ),
+      )
+      .map(([kinds, names, shapes]) =>
+        kinds.map((k, i): Part => {
+          if (k !== "var") return k;
+          const last = i === kinds.length - 1;
+          const shape = shapes[i] === "deep" && !last ? "multi" : (shapes[i] as "single" | "multi" | "deep");
+          return { kind: "var", name: `v_${names[i]}`, shape };
+        }),
+      );
+    fc.assert(
+      fc.property(arbParts, fc.array(arbText, { minLength: 15, maxLength: 15 }), (parts, texts) => {
+        const template: string[] = [];
+        const path: string[] = [];
+        const expected: Record<string, string> = {};
+        parts.forEach((p, i) => {
+          if (p.kind === "lit") {
+            template.push(p.text);
+            path.push(p.text);
+            return;
+          }
+          const a = texts[i * 2] as string;
+          const b = (texts[i * 2 + 1] as string).replaceAll("/", "") || "b";
+          if (p.shape === "single") {
+            // Single-segment: everything but [-_.~0-9a-zA-Z] is percent-encoded; decoded in full.
+            template.push(`{${p.name}}`);
+            path.push(encodeURIComponent(a));
+            expected[p.name] = a;
+          } else {
+            // Multi-segment: "/" separates segments; a "/" inside a segment stays %2F after decoding.
+            const seg = (s: string) => encodeURIComponent(s);
+            template.push(p.shape === "multi" ? `{${p.name}=x/*}` : `{${p.name}=**}`);
+            path.push(`x/${seg(b)}`);
+            expected[p.name] = `x/${b}`;
+          }
+        });
+        const params = matchTemplate(compileTemplate(`/${template.join("/")}`), `/${path.join("/")}`);
+        assert.ok(params, `/${template.join("/")} should match /${path.join("/")}`);
+        assert.deepEqual(Object.fromEntries(params.map((p) => [p.name, p.value])), expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

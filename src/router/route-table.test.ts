@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { HttpRule } from "../catalog/http-rule.js";
 import { GatewayError } from "../errors.js";
+import { compileTemplate, matchTemplate } from "./compile.js";
 import { createRouteTable, type RouteEntry, type RouteMatch } from "./route-table.js";
 
 function rule(selector: string, verb: string, pattern: string, extra: Partial<HttpRule> = {}): HttpRule {
@@ -205,6 +207,21 @@ describe("createRouteTable: conflicts and invalid templates are values, never th
     assert.equal(table.size, 2);
   });
 
+  it("reports (and ignores) additional bindings nested more than one level", () => {
+    const deep = rule("", "GET", "/v1/deeper");
+    const t = createRouteTable([
+      entry(
+        rule("a.S.M", "GET", "/v1/a", {
+          additionalBindings: [rule("", "GET", "/v1/b", { additionalBindings: [deep] })],
+        }),
+      ),
+    ]);
+    assert.equal(t.size, 2);
+    assert.deepEqual(view(t.match("GET", "/v1/deeper")), "404");
+    assert.match(t.invalid[0]?.reason ?? "", /own additional_bindings/);
+    assert.equal(t.invalid[0]?.pattern, "/v1/b");
+  });
+
   it("does not report different verbs or shapes as conflicts", () => {
     const t = createRouteTable(
       [
@@ -216,5 +233,59 @@ describe("createRouteTable: conflicts and invalid templates are values, never th
     );
     assert.deepEqual(t.conflicts, []);
     assert.equal(t.size, 4);
+  });
+});
+
+// --- property: the trie agrees with matching every template one by one ---
+
+describe("property: table.match is consistent with matchTemplate over all routes", () => {
+  const arbTemplate = fc
+    .tuple(
+      fc.array(fc.constantFrom("a", "b", "*", "{v}"), { maxLength: 3 }),
+      fc.constantFrom("", "/**", "/{rest=**}"),
+      fc.constantFrom("", ":x"),
+    )
+    .map(([segs, tail, verb]) => {
+      const body = segs.join("/");
+      const text = `/${body}${body === "" ? tail.slice(1) : tail}`;
+      return text === "/" ? "/" : `${text}${verb}`;
+    });
+  const arbRule = fc.tuple(fc.constantFrom("GET", "POST", "DELETE"), arbTemplate);
+  const arbPath = fc
+    .tuple(fc.array(fc.constantFrom("a", "b", "c", ""), { maxLength: 4 }), fc.constantFrom("", ":x", ":y"))
+    .map(([segs, verb]) => `/${segs.join("/")}${verb}`);
+
+  it("for generated tables and paths", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbRule, { minLength: 1, maxLength: 12 }),
+        arbPath,
+        fc.constantFrom("GET", "POST", "DELETE"),
+        (rules, path, method) => {
+          const table = createRouteTable(
+            rules.map(([verb, pattern], i) => entry(rule(`s${i}`, verb, pattern))),
+          );
+          const all = rules.flatMap(([verb, pattern]) => {
+            if (table.invalid.some((r) => r.pattern === pattern)) return []; // e.g. "/{v}/{v}"
+            const params = matchTemplate(compileTemplate(pattern), path);
+            return params === undefined ? [] : [{ verb, pattern, params }];
+          });
+          const m = table.match(method, path);
+          if (m.kind === "match") {
+            const params = matchTemplate(compileTemplate(m.binding.pattern), path);
+            assert.deepEqual(params, m.pathParams, "the matched route matches on its own");
+            assert.equal(m.binding.verb, method);
+          } else if (m.kind === "method-not-allowed") {
+            assert.ok(!all.some((r) => r.verb === method), "no route of the method matches");
+            const expected = new Set(all.map((r) => r.verb));
+            if (expected.has("GET")) expected.add("HEAD");
+            assert.deepEqual(new Set(m.allow), expected);
+          } else {
+            assert.deepEqual(all, [], `${path} matches ${all.map((r) => r.pattern).join(", ")}`);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

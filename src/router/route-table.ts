@@ -55,7 +55,10 @@ export interface RouteConflict {
   readonly dropped: string;
 }
 
-/** A binding whose template does not parse; it is left out of the table. */
+/**
+ * A binding whose template does not parse (left out of the table), or one that nests further
+ * additional bindings (those are ignored; the binding itself is routed).
+ */
 export interface InvalidRoute {
   readonly selector: string;
   readonly verb: string;
@@ -155,6 +158,13 @@ export function createRouteTable<T>(entries: Iterable<RouteEntry<T>>): RouteTabl
   for (const entry of entries) {
     for (const binding of expandBindings(entry.rule))
       declared.push({ binding, target: entry.target, order: declared.length });
+    // "Nested bindings must not contain an `additional_bindings` field themselves": reported, ignored.
+    for (const nested of entry.rule.additionalBindings) {
+      if (nested.additionalBindings.length === 0) continue;
+      const { verb, pattern } = nested;
+      const reason = "an additional binding has its own additional_bindings; they were ignored";
+      invalid.push({ selector: entry.rule.selector, verb, pattern, reason });
+    }
   }
   const dropped = new Set<HttpBinding>();
   const conflictsOf = new Map<HttpBinding, RouteConflict[]>();
