@@ -277,7 +277,7 @@ describe("property: table.match is consistent with matchTemplate over all routes
             assert.equal(m.binding.verb, method);
           } else if (m.kind === "method-not-allowed") {
             assert.ok(!all.some((r) => r.verb === method), "no route of the method matches");
-            const expected = new Set(all.map((r) => r.verb));
+            const expected = new Set<string>(all.map((r) => r.verb));
             if (expected.has("GET")) expected.add("HEAD");
             assert.deepEqual(new Set(m.allow), expected);
           } else {
