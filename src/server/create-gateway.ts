@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { buildAdminApp } from "../admin/admin-app.js";
 import { CatalogBuilder } from "../catalog/build-catalog.js";
 import type { JsonOptions } from "../codec/codec.js";
 import { type GatewayConfig, resolveConfig } from "../config/config.js";
@@ -8,9 +9,9 @@ import { SchemaSync } from "../gateway/schema-sync.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
+import { readHttpRulesFile } from "../router/index.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
 import { Upstream } from "../upstream/upstream.js";
-import { buildAdminApp } from "./admin-app.js";
 import { buildPublicApp } from "./build-app.js";
 
 export interface CreateGatewayOptions extends Partial<GatewayConfig> {
@@ -63,8 +64,11 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
   });
   const upstream = new Upstream(pool);
+  const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
   const gateway = new Gateway({
     schemaSync,
+    fileRules,
+    logger,
     upstream,
     deadlines: { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs },
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
