@@ -51,33 +51,46 @@ function requestMix(count: number): Array<[string, string]> {
   return mix;
 }
 
-function measure(count: number): { routes: number; nsPerMatch: number } {
+interface Subject {
+  readonly routes: number;
+  readonly run: (iterations: number) => number;
+}
+
+function prepare(count: number): Subject {
   const entries: RouteEntry<number>[] = generateRules(count).map((r, i) => ({ rule: r, target: i }));
   const table = createRouteTable(entries);
   if (table.size !== count) throw new Error(`expected ${count} routes, built ${table.size}`);
   const mix = requestMix(count);
-  let sink = 0;
   const run = (iterations: number) => {
+    let sink = 0;
     for (let i = 0; i < iterations; i++) {
       const [verb, path] = mix[i % mix.length] as [string, string];
       sink += table.match(verb, path).kind.length;
     }
+    return sink;
   };
-  run(200_000); // warm-up (JIT)
-  const iterations = 1_000_000;
-  let best = Number.POSITIVE_INFINITY;
-  for (let round = 0; round < 5; round++) {
-    const start = process.hrtime.bigint();
-    run(iterations);
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / iterations);
-  }
-  if (sink === 0) throw new Error("unreachable: keeps the loop from being optimized away");
-  return { routes: count, nsPerMatch: Math.round(best) };
+  return { routes: count, run };
 }
 
-/** Match cost (best of 5 rounds of 1M matches, after warm-up) per table size. */
+/**
+ * Match cost per table size: after a warm-up, 7 rounds of 1M matches, the sizes interleaved within
+ * each round so a burst of load on the machine does not skew one size; the best round counts.
+ */
 export async function benchRouter(): Promise<Array<{ routes: number; nsPerMatch: number }>> {
-  return SIZES.map(measure);
+  const subjects = SIZES.map(prepare);
+  let sink = 0;
+  for (const s of subjects) sink += s.run(200_000); // warm-up (JIT)
+  const iterations = 1_000_000;
+  const best = subjects.map(() => Number.POSITIVE_INFINITY);
+  for (let round = 0; round < 7; round++) {
+    subjects.forEach((s, i) => {
+      const start = process.hrtime.bigint();
+      sink += s.run(iterations);
+      best[i] = Math.min(best[i] as number, Number(process.hrtime.bigint() - start) / iterations);
+    });
+  }
+  if (sink === 0) throw new Error("unreachable: keeps the loops from being optimized away");
+  return subjects.map((s, i) => ({ routes: s.routes, nsPerMatch: Math.round(best[i] as number) }));
 }
 
 async function main(): Promise<void> {
