@@ -3,9 +3,16 @@
  * Implementations are compiled once per type (off the request path) and cached; see json-codec.ts.
  */
 
-/** Options of the JSON mapping (CONTRACT.md §2). Configurable per gateway, overridable per backend. */
+/**
+ * Options of the JSON mapping (CONTRACT.md §2). Configurable per gateway, overridable per backend.
+ * `resolveJsonOptions()` (options.ts) fills defaults into a partial set and validates it.
+ */
 export interface JsonOptions {
-  /** Emit every field, with its default, in responses (proto3 presence rules apply). Default true. */
+  /**
+   * Emit every field, with its default, in responses. Default true. Presence rules apply: proto3
+   * `optional` fields and oneof members appear only when set; an unset message field is `null` (an unset
+   * google.protobuf.Value is omitted, since `null` is a Value); repeated fields are `[]`, maps `{}`.
+   */
   emitUnpopulated: boolean;
   /** Use proto field names (`created_at`) instead of lowerCamel/json_name in responses. Default false. */
   useProtoNames: boolean;
@@ -34,6 +41,11 @@ export interface MessageCodec {
   readonly typeName: string;
   /** JSON text → protobuf bytes. Empty text is the empty message. */
   jsonToBinary(json: string): Uint8Array;
+  /**
+   * Raw request body bytes (UTF-8 JSON) → protobuf bytes: invalid UTF-8 is rejected with its offset,
+   * then as `jsonToBinary`. Prefer this on the request path over decoding the body elsewhere.
+   */
+  bytesToBinary(body: Uint8Array): Uint8Array;
   /** An already-parsed JSON value (e.g. a body merged with path/query bindings) → protobuf bytes. */
   valueToBinary(value: unknown): Uint8Array;
   /** protobuf bytes → JSON text. */

@@ -1,0 +1,148 @@
+import { decodeMessage, type Slots } from "./decode.js";
+import type { MessagePlan } from "./plan.js";
+import { Scalar, Wkt } from "./plan.js";
+import { atField, atIndex, atKey, CodecProblem } from "./problems.js";
+import { formatDuration, formatTimestamp } from "./time.js";
+import { defineKey, messageToJson, scalarDefaultJson, scalarToJson, type ToJsonContext } from "./to-json.js";
+import { WireReader } from "./wire-reader.js";
+
+/** The well-known types' special JSON forms, from their decoded slots. */
+
+function unrepresentable(problem: string): CodecProblem {
+  return new CodecProblem(problem, "unrepresentable");
+}
+
+/** The slot of a WKT field by number (WKT field numbers are fixed by google/protobuf/*.proto). */
+function slot(plan: MessagePlan, slots: Slots, number: number): unknown {
+  const field = plan.byNumber.get(number);
+  return field === undefined ? undefined : slots[field.index];
+}
+
+export function wktToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+  switch (plan.wkt) {
+    case Wkt.TIMESTAMP: {
+      const seconds = Number(slot(plan, slots, 1) ?? 0);
+      const nanos = (slot(plan, slots, 2) as number | undefined) ?? 0;
+      const text = formatTimestamp(seconds, nanos);
+      if (text === undefined)
+        throw unrepresentable(`Timestamp (seconds ${seconds}, nanos ${nanos}) is out of range`);
+      return text;
+    }
+    case Wkt.DURATION: {
+      const seconds = Number(slot(plan, slots, 1) ?? 0);
+      const nanos = (slot(plan, slots, 2) as number | undefined) ?? 0;
+      const text = formatDuration(seconds, nanos);
+      if (text === undefined)
+        throw unrepresentable(`Duration (seconds ${seconds}, nanos ${nanos}) is out of range`);
+      return text;
+    }
+    case Wkt.FIELD_MASK:
+      return ((slot(plan, slots, 1) as string[] | undefined) ?? []).map(fieldMaskPathToJson).join(",");
+    case Wkt.WRAPPER: {
+      const field = plan.fields[0]!;
+      const value = slots[field.index];
+      return value === undefined ? scalarDefaultJson(field.scalar) : scalarToJson(field.scalar, value);
+    }
+    case Wkt.STRUCT:
+      return structToJson(plan, slots, ctx, depth);
+    case Wkt.LIST_VALUE:
+      return listToJson(plan, slots, ctx, depth);
+    case Wkt.VALUE:
+      return valueToJson(plan, slots, ctx, depth);
+    default:
+      return anyToJson(plan, slots, ctx, depth);
+  }
+}
+
+/** snake_case → lowerCamelCase; paths that would not come back the same are refused (spec). */
+function fieldMaskPathToJson(path: string): string {
+  const camel = path.replace(/_([a-z]?)/g, (_, c: string) => {
+    if (c === "") throw unrepresentable(`FieldMask path ${JSON.stringify(path)} has no lowerCamelCase form`);
+    return c.toUpperCase();
+  });
+  if (camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) !== path) {
+    throw unrepresentable(`FieldMask path ${JSON.stringify(path)} has no lowerCamelCase form`);
+  }
+  return camel;
+}
+
+function structToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+  const out: Record<string, unknown> = {};
+  const fields = slot(plan, slots, 1) as Map<string, Slots> | undefined;
+  if (fields === undefined) return out;
+  const valuePlan = plan.byNumber.get(1)!.message!;
+  for (const key of [...fields.keys()].sort()) {
+    let json: unknown;
+    try {
+      json = valueToJson(valuePlan, fields.get(key)!, ctx, depth + 1);
+    } catch (error) {
+      atKey(error, key);
+    }
+    if (key === "__proto__") defineKey(out, key, json);
+    else out[key] = json;
+  }
+  return out;
+}
+
+function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown[] {
+  const values = slot(plan, slots, 1) as Slots[] | undefined;
+  if (values === undefined) return [];
+  const valuePlan = plan.byNumber.get(1)!.message!;
+  return values.map((value, i) => {
+    try {
+      return valueToJson(valuePlan, value, ctx, depth + 1);
+    } catch (error) {
+      return atIndex(error, i);
+    }
+  });
+}
+
+function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+  const number = slot(plan, slots, 2);
+  if (number !== undefined) {
+    if (!Number.isFinite(number))
+      throw unrepresentable(`google.protobuf.Value cannot hold ${String(number)} in JSON`);
+    return number;
+  }
+  const string = slot(plan, slots, 3);
+  if (string !== undefined) return string;
+  const bool = slot(plan, slots, 4);
+  if (bool !== undefined) return bool;
+  const struct = slot(plan, slots, 5) as Slots | undefined;
+  if (struct !== undefined) return structToJson(plan.byNumber.get(5)!.message!, struct, ctx, depth + 1);
+  const list = slot(plan, slots, 6) as Slots | undefined;
+  if (list !== undefined) return listToJson(plan.byNumber.get(6)!.message!, list, ctx, depth + 1);
+  return null; // null_value, or (leniently) a Value with no kind set
+}
+
+/**
+ * `{"@type": url, ...fields}`, or `{"@type": url, "value": <special form>}` for a well-known type. A type
+ * the schema does not know renders as `{"@type": url, "value": "<base64>"}`: the response never fails
+ * because of it (CONTRACT.md §3), though such JSON cannot be sent back as a request.
+ */
+function anyToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+  const typeUrl = (slot(plan, slots, 1) as string | undefined) ?? "";
+  const bytes = (slot(plan, slots, 2) as Uint8Array | undefined) ?? new Uint8Array(0);
+  if (typeUrl === "" && bytes.length === 0) return {};
+  const inner = ctx.resolveAny(typeUrl);
+  if (inner === undefined) return { "@type": typeUrl, value: scalarToJson(Scalar.BYTES, bytes) };
+  let body: unknown;
+  try {
+    const reader = new WireReader(bytes);
+    body = messageToJson(
+      inner,
+      decodeMessage(inner, reader, bytes.length, undefined, depth + 1, 0),
+      ctx,
+      depth + 1,
+    );
+  } catch (error) {
+    atField(error, "value");
+  }
+  if (inner.wkt !== Wkt.NONE) return { "@type": typeUrl, value: body };
+  const out: Record<string, unknown> = { "@type": typeUrl };
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (key === "__proto__") defineKey(out, key, value);
+    else out[key] = value;
+  }
+  return out;
+}
