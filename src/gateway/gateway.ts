@@ -1,3 +1,4 @@
+import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import type { HttpRule } from "../catalog/http-rule.js";
@@ -51,13 +52,18 @@ export interface GatewayOptions {
   forwardHeaders: ReadonlySet<string>;
 }
 
-/** A resolved route: the method, the encoded request, and which response field is the body. */
-interface ResolvedCall {
-  method: CatalogMethod;
-  /** Protobuf bytes of the request message. */
-  request: Uint8Array;
+/** A request matched to a method: default route or REST binding. */
+export interface ResolvedRoute {
+  readonly method: CatalogMethod;
   /** `response_body` of the matched REST binding ("" = the whole message). */
-  responseBody: string;
+  readonly responseBody: string;
+  /**
+   * Encodes one request message from JSON text: on the default route the text is the message; on a REST
+   * route path variables and query parameters are bound too (per message, for client streams).
+   */
+  encode(jsonText: string | undefined): Uint8Array;
+  /** The JSON text of one response message (applies `response_body`). */
+  decode(message: Uint8Array): string;
 }
 
 /**
@@ -91,86 +97,118 @@ export class Gateway {
     return routed;
   }
 
-  async unary(exchange: HttpExchange): Promise<UnaryReply> {
-    const { method, request, responseBody } = this.#resolve(this.#routed, exchange);
+  async unary(exchange: HttpExchange, route: ResolvedRoute = this.resolve(exchange)): Promise<UnaryReply> {
+    const { method } = route;
     if (method.kind !== "unary") {
       throw new GatewayError(
         Code.UNIMPLEMENTED,
         `${method.fullName} is ${method.kind}; call it over WebSocket or with streaming framing`,
       );
     }
-    const timeoutMs = effectiveTimeoutMs(
-      headerValue(exchange.headers["grpc-timeout"]),
-      this.#options.deadlines,
-    );
-    const metadata = metadataFromHeaders(exchange.headers, {
+    const request = route.encode(exchange.body);
+    const metadata = this.metadata(exchange);
+    try {
+      const result = await this.#options.upstream.unary(method, request, {
+        metadata,
+        deadline: this.deadline(exchange),
+        signal: exchange.signal,
+      });
+      return {
+        headers: headersFromMetadata(result.headers, result.trailers),
+        body: route.decode(result.message),
+        method,
+        instanceAddress: result.instance.address,
+      };
+    } catch (error) {
+      throw this.callFailed(method, error);
+    }
+  }
+
+  /** The gRPC metadata for a request (CONTRACT.md §4). */
+  metadata(exchange: HttpExchange): grpc.Metadata {
+    return metadataFromHeaders(exchange.headers, {
       requestId: exchange.requestId,
       remoteAddress: exchange.remoteAddress,
       forwardHeaders: this.#options.forwardHeaders,
       onDropped: (key, reason) => exchange.log.warn({ key, reason }, "request header not forwarded"),
     });
-    try {
-      const result = await this.#options.upstream.unary(method, request, {
-        metadata,
-        deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
-        signal: exchange.signal,
-      });
-      return {
-        headers: headersFromMetadata(result.headers, result.trailers),
-        body:
-          responseBody === ""
-            ? method.responseCodec.binaryToJson(result.message)
-            : selectResponseField(method, result.message, responseBody),
-        method,
-        instanceAddress: result.instance.address,
-      };
-    } catch (error) {
-      if (error instanceof GatewayError && error.code === Code.UNIMPLEMENTED) {
-        // The instance may have been redeployed without this method: look again soon.
-        this.#options.schemaSync.requestRefresh(method.backend);
-      }
-      if (error instanceof UpstreamError) {
-        // The backend's trailers reach the client on errors too (Grpc-Trailer-*).
-        throw new GatewayError(error.code, error.message, {
-          headers: headersFromMetadata(undefined, error.trailers),
-          details: error.details,
-          cause: error.cause,
-        });
-      }
-      throw error;
-    }
   }
 
-  #resolve({ snapshot, routes }: RoutedSnapshot, exchange: HttpExchange): ResolvedCall {
+  /** The absolute deadline (epoch ms) of a request, or undefined; 400 on a malformed Grpc-Timeout. */
+  deadline(exchange: HttpExchange): number | undefined {
+    const timeoutMs = effectiveTimeoutMs(
+      headerValue(exchange.headers["grpc-timeout"]),
+      this.#options.deadlines,
+    );
+    return timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  }
+
+  /**
+   * Turns a failed backend call into the error the client sees: the backend's trailers as
+   * Grpc-Trailer-* headers; UNIMPLEMENTED also asks for a schema refresh (the instance may have been
+   * redeployed without the method).
+   */
+  callFailed(method: CatalogMethod, error: unknown): unknown {
+    if (error instanceof GatewayError && error.code === Code.UNIMPLEMENTED) {
+      this.#options.schemaSync.requestRefresh(method.backend);
+    }
+    if (error instanceof UpstreamError) {
+      return new GatewayError(error.code, error.message, {
+        headers: headersFromMetadata(undefined, error.trailers),
+        details: error.details,
+        cause: error.cause,
+      });
+    }
+    return error;
+  }
+
+  /**
+   * Matches a request to a method, against one snapshot: the default route first (an exact lookup),
+   * then the REST route table. Throws 404 or 405 (with Allow).
+   */
+  resolve(exchange: Pick<HttpExchange, "verb" | "path" | "query">): ResolvedRoute {
+    const { snapshot, routes } = this.#routed;
     const method = snapshot.methodsByPath.get(exchange.path);
     if (method) {
       if (exchange.verb !== "POST") throw errors.methodNotAllowed(exchange.verb, exchange.path, ["POST"]);
-      return { method, request: method.requestCodec.jsonToBinary(exchange.body ?? ""), responseBody: "" };
+      return {
+        method,
+        responseBody: "",
+        encode: (text) => method.requestCodec.jsonToBinary(text ?? ""),
+        decode: (bytes) => method.responseCodec.binaryToJson(bytes),
+      };
     }
     const match = routes.match(exchange.verb, exchange.path);
     if (match.kind === "method-not-allowed")
       throw errors.methodNotAllowed(exchange.verb, exchange.path, match.allow);
     if (match.kind === "not-found") throw this.#notFound(snapshot, exchange);
-    const target = match.target;
-    const value = bindRequest(
-      {
-        type: target.requestType,
-        binding: match.binding,
-        pathParams: match.pathParams,
-        query: exchange.query,
-        body: parseBody(exchange.body, match.binding.body),
-      },
-      { ignoreUnknownQueryParameters: this.#options.ignoreUnknownQueryParameters ?? false },
-    );
+    const { target, binding, pathParams } = match;
+    const ignoreUnknownQueryParameters = this.#options.ignoreUnknownQueryParameters ?? false;
     return {
       method: target,
-      request: target.requestCodec.valueToBinary(value),
-      responseBody: match.binding.responseBody,
+      responseBody: binding.responseBody,
+      encode: (text) =>
+        target.requestCodec.valueToBinary(
+          bindRequest(
+            {
+              type: target.requestType,
+              binding,
+              pathParams,
+              query: exchange.query,
+              body: parseBody(text, binding.body),
+            },
+            { ignoreUnknownQueryParameters },
+          ),
+        ),
+      decode: (bytes) =>
+        binding.responseBody === ""
+          ? target.responseCodec.binaryToJson(bytes)
+          : selectResponseField(target, bytes, binding.responseBody),
     };
   }
 
   /** 404 for an unknown path; for an unknown method of a known service, also look at its backend again. */
-  #notFound(snapshot: CatalogSnapshot, exchange: HttpExchange): GatewayError {
+  #notFound(snapshot: CatalogSnapshot, exchange: Pick<HttpExchange, "verb" | "path">): GatewayError {
     const match = /^\/([^/]+)\/([^/]+)$/.exec(exchange.path);
     if (match) {
       const [, service, name] = match as unknown as [string, string, string];
