@@ -271,6 +271,21 @@ describe("etcd registry (real etcd)", () => {
     assert.deepEqual(await closed, { reason: "closed" });
   });
 
+  test("a dead endpoint among several does not stop it from loading and watching", async () => {
+    const p = uniquePrefix();
+    await client.put(`${p}library/a`).value("a:1");
+    // Port 1 on loopback refuses connections; etcd3 picks a random endpoint per call and per watch.
+    const { registry } = open(p, { endpoints: ["http://127.0.0.1:1", etcd.endpoint] });
+    await registry.start();
+    assert.equal(registry.health().loaded, true);
+    await client.put(`${p}library/b`).value("b:1");
+    await waitFor(
+      () => registry.current().get("library")?.length === 2,
+      10_000,
+      "b through the live endpoint",
+    );
+  });
+
   describe("outages (own etcd)", () => {
     let outage: EtcdServer;
     before(async () => {

@@ -74,6 +74,8 @@ export async function runRegisterCommand(
     stop.abort();
   };
   const onExternalAbort = () => stop.abort();
+  // once(): a second SIGTERM/SIGINT during deregistration gets the default action and ends the process,
+  // the usual way to force a stuck shutdown.
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   io.signal?.addEventListener("abort", onExternalAbort, { once: true });

@@ -60,8 +60,11 @@ export async function runWatchSession(options: WatchSessionOptions): Promise<Wat
       clearTimeout(createTimer);
       signal.removeEventListener("abort", onAbort);
       // cancel() makes grpc-js emit a CANCELLED error; the listeners below stay attached (and ignore it
-      // through `settled`) so no 'error' event is ever emitted without a listener.
+      // through `settled`) so no 'error' event is ever emitted without a listener. end() first: etcd3's
+      // own listener reports errors of still-writable streams to its pool, which treats CANCELLED as a
+      // host failure and tears down every client of that host.
       try {
+        opened.end();
         opened.cancel();
       } catch {
         // already closed

@@ -96,6 +96,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
   let watching = false;
   let closed = false;
   let outage: Outage | undefined;
+  let failureStreak = 0;
   let loop: Promise<void> | undefined;
   let resolveFirstList: () => void = () => {};
   const firstList = new Promise<void>((resolve) => {
@@ -172,6 +173,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
   }
 
   function markReachable(): void {
+    failureStreak = 0;
     if (outage) {
       log.info(
         { downForMs: Date.now() - outage.since.getTime() },
@@ -185,6 +187,14 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
   function markUnreachable(error: unknown): void {
     const text = errorText(error);
     const now = Date.now();
+    failureStreak++;
+    // etcd3 opens each watch on a random endpoint; with one member of several down, a single failure says
+    // little. Declare an outage only once as many attempts in a row as there are endpoints have failed
+    // (unary calls already fail over inside etcd3's retry policy).
+    if (!outage && failureStreak < options.endpoints.length) {
+      log.debug({ err: text, failureStreak }, "etcd call failed; retrying");
+      return;
+    }
     if (!outage) {
       outage = { since: new Date(now), error: text, lastWarnAt: now };
       log.warn({ err: text }, "%s", unreachableDetail(outage));
