@@ -17,3 +17,10 @@ npx buf build proto --path proto/google --exclude-source-info -o proto/descripto
 # --path limits the image to one file and its transitive imports (buf includes imports by default).
 npx buf build proto --path proto/acme/library/v1/library.proto -o fixtures/descriptors/library.binpb
 npx buf build proto --path proto/acme/user/v1/user.proto -o fixtures/descriptors/user.binpb
+
+# Schema-evolution fixtures: two versions of one service (same package and file name), each its own buf
+# module whose `google` directory is a symlink to proto/google.
+for version in v1 v2; do
+  npx buf build "fixtures/schemas/inventory-$version" --path "fixtures/schemas/inventory-$version/acme" \
+    -o "fixtures/descriptors/inventory-$version.binpb"
+done

@@ -111,6 +111,9 @@ export class ChannelPool {
 
   #watch(entry: Entry): void {
     const channel = entry.client.getChannel();
+    // Connect now rather than on the first call: a warm connection saves the first request a handshake,
+    // and only a connection that was READY can tell us, by coming back, that the backend restarted.
+    channel.getConnectivityState(true);
     const loop = (): void => {
       if (entry.closed) return;
       const state = channel.getConnectivityState(false);
