@@ -41,6 +41,10 @@ export interface GatewayConfig {
   allowServices: string[];
   /** Services never routed. */
   denyServices: string[];
+  /** On SIGTERM, how long in-flight calls may take to finish before they are cut. Default 10 s. */
+  shutdownGraceMs: number;
+  /** Serve `GET /openapi.json` and `GET /docs` on the public port. Default true. */
+  docs: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
@@ -63,6 +67,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   backendJson: {},
   allowServices: [],
   denyServices: [],
+  shutdownGraceMs: 10_000,
+  docs: true,
 });
 
 /** Fills defaults for everything not given. */

@@ -143,6 +143,20 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaultText: "none",
   },
   {
+    key: "shutdownGraceMs",
+    flag: "shutdown-grace",
+    kind: "duration",
+    description: "On SIGTERM, time in-flight calls get to finish before they are cut.",
+    defaultText: "10s",
+  },
+  {
+    key: "docs",
+    flag: "docs",
+    kind: "boolean",
+    description: "Serve `GET /openapi.json` and the `GET /docs` page on the public port.",
+    defaultText: "true",
+  },
+  {
     key: "json.emitUnpopulated",
     flag: "emit-unpopulated",
     kind: "boolean",

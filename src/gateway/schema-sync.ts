@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { GatewayMetrics } from "../admin/gateway-metrics.js";
 import type { CatalogBuilder, CatalogInput, InstanceSchema } from "../catalog/build-catalog.js";
 import type { CatalogSnapshot, InstanceSchemaStatus } from "../catalog/catalog.js";
 import { EMPTY_SNAPSHOT } from "../catalog/catalog.js";
@@ -20,6 +21,8 @@ export interface SchemaSyncOptions {
   reflectionTimeoutMs?: number;
   jsonOptionsFor: CatalogInput["jsonOptionsFor"];
   isServiceAllowed: CatalogInput["isServiceAllowed"];
+  /** Reflection and catalog-build observations (Prometheus in the admin listener). Default: none. */
+  metrics?: Pick<GatewayMetrics, "reflectionFinished" | "catalogBuilt" | "catalogFailed">;
 }
 
 interface InstanceState {
@@ -72,6 +75,11 @@ export class SchemaSync {
   /** At least one catalog has been built since start. */
   hasCatalog(): boolean {
     return this.#built;
+  }
+
+  /** The last good schema of every instance that answered reflection (the docs read their comments). */
+  schemas(): InstanceSchema[] {
+    return [...this.#states.values()].flatMap((state) => (state.schema ? [state.schema] : []));
   }
 
   onSnapshot(listener: (snapshot: CatalogSnapshot) => void): () => void {
@@ -189,6 +197,7 @@ export class SchemaSync {
       };
       if (state.preferredVersion) fetchOptions.preferredVersion = state.preferredVersion;
       const reflected = await fetchSchema(this.#options.pool.reflectionClient(instance), fetchOptions);
+      this.#options.metrics?.reflectionFinished(instance.backend, true, (Date.now() - started) / 1000);
       const hash = hashDescriptorFiles(reflected.files.values());
       const seenKey = `${instance.backend}\u0000${hash}`;
       if (!this.#hashFirstSeen.has(seenKey)) this.#hashFirstSeen.set(seenKey, started);
@@ -231,6 +240,7 @@ export class SchemaSync {
       }
     } catch (error) {
       if (this.#closed) return;
+      this.#options.metrics?.reflectionFinished(instance.backend, false, (Date.now() - started) / 1000);
       state.failures += 1;
       state.lastError = (error as Error).message;
       state.lastRefreshAt = Date.now();
@@ -289,6 +299,7 @@ export class SchemaSync {
         isServiceAllowed: this.#options.isServiceAllowed,
       });
     } catch (error) {
+      this.#options.metrics?.catalogFailed();
       this.#log.error({ err: error }, "catalog build failed; keeping the previous catalog");
       return;
     }
@@ -297,6 +308,7 @@ export class SchemaSync {
       if (!known.has(problem)) this.#log.warn({ problem }, "catalog problem");
     this.#snapshot = snapshot;
     this.#built = true;
+    this.#options.metrics?.catalogBuilt((performance.now() - started) / 1000, snapshot.methodsByPath.size);
     this.#log.info(
       {
         generation: snapshot.generation,

@@ -6,6 +6,13 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
+import { NOOP_METRICS } from "../admin/gateway-metrics.js";
+import { type DocsRoutesOptions, registerDocsRoutes } from "../admin/openapi/docs-routes.js";
+import {
+  installRequestTelemetry,
+  type RequestTelemetry,
+  type RequestTelemetryOptions,
+} from "../admin/request-telemetry.js";
 import { errors, GatewayError, toGatewayError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
 
@@ -14,6 +21,10 @@ export interface PublicAppOptions {
   logger: Logger;
   /** Request body limit in bytes (413 above it). */
   maxRequestBytes: number;
+  /** Metrics and access-log inputs (one log line per request is written either way). */
+  telemetry?: RequestTelemetryOptions;
+  /** Serve `GET /openapi.json` and `GET /docs` (CONTRACT.md §1). Default: not served. */
+  docs?: DocsRoutesOptions;
 }
 
 const JSON_TYPES = ["application/json"];
@@ -47,14 +58,17 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  const telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
+  // Registered before the catch-all's requests arrive; static routes win over `/*` in find-my-way.
+  if (options.docs) registerDocsRoutes(app, options.docs);
 
   app.setErrorHandler((error, request, reply) =>
-    sendError(request, reply, fromFrameworkError(error, options.maxRequestBytes)),
+    sendError(request, reply, fromFrameworkError(error, options.maxRequestBytes), telemetry),
   );
 
   app.all("/*", async (request, reply) => {
-    const started = performance.now();
     const abort = new AbortController();
+    telemetry.note(request, { signal: abort.signal });
     // A client that goes away before the answer cancels the backend call at once.
     // (The request stream's own 'close' fires once its body is read; the response's fires on disconnect.)
     const onClose = (): void => {
@@ -76,36 +90,22 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
         log: request.log,
       })
       .finally(() => reply.raw.off("close", onClose));
-    request.log.info(
-      {
-        route: result.method.path,
-        method: request.method,
-        url: request.url,
-        status: 200,
-        grpcCode: 0,
-        upstream: result.instanceAddress,
-        durationMs: +(performance.now() - started).toFixed(3),
-      },
-      "request completed",
-    );
+    // The access-log line is written by the telemetry hook when the response closes.
+    telemetry.note(request, { method: result.method });
     reply.code(200).headers(result.headers).header("content-type", "application/json; charset=utf-8");
     return result.body;
   });
   return app;
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
-  const level = error.httpStatus >= 500 ? "warn" : "info";
-  request.log[level](
-    {
-      method: request.method,
-      url: request.url,
-      status: error.httpStatus,
-      grpcCode: error.code,
-      err: error.cause ?? undefined,
-    },
-    error.message,
-  );
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: GatewayError,
+  telemetry: RequestTelemetry,
+): FastifyReply {
+  // Logged (with the cause) once the response closes, like every other request.
+  telemetry.note(request, { error });
   const headers: Record<string, string | string[]> = { ...error.headers };
   if (error.httpStatus === 401) headers["www-authenticate"] ??= "Bearer";
   return reply

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { buildAdminApp } from "../admin/admin-app.js";
+import { createLogger, routeGrpcLogs } from "../admin/logger.js";
+import { MeasuredUpstream } from "../admin/measured-upstream.js";
+import { createPrometheusMetrics } from "../admin/metrics.js";
+import { createOpenApiSource } from "../admin/openapi/openapi-source.js";
+import { descriptorRestRoutes, type RestRoutesProvider } from "../admin/rest-routes.js";
 import { CatalogBuilder } from "../catalog/build-catalog.js";
 import type { JsonOptions } from "../codec/codec.js";
 import { type GatewayConfig, resolveConfig } from "../config/config.js";
@@ -11,7 +16,6 @@ import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
 import { readHttpRulesFile } from "../router/index.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
-import { Upstream } from "../upstream/upstream.js";
 import { buildPublicApp } from "./build-app.js";
 
 export interface CreateGatewayOptions extends Partial<GatewayConfig> {
@@ -40,8 +44,11 @@ export interface RunningGateway {
 export async function createGateway(options: CreateGatewayOptions = {}): Promise<RunningGateway> {
   const { logger: givenLogger, registry: givenRegistry, ...partial } = options;
   const config = resolveConfig(partial);
-  const logger = givenLogger ?? pino({ level: config.logLevel, base: { service: "refract" } });
+  const logger = givenLogger ?? createLogger({ level: config.logLevel });
+  routeGrpcLogs(logger);
   const registry = givenRegistry ?? (await registryFor(config, logger));
+  // Scrape-time gauges read the live state; `gateway` is assigned below, before any scrape.
+  const prometheus = createPrometheusMetrics({ registry, snapshot: () => gateway.routed().snapshot });
   const pool = new ChannelPool();
   const deny = new Set(config.denyServices);
   const allow = new Set(config.allowServices);
@@ -62,8 +69,9 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     },
     isServiceAllowed: (service) =>
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
+    metrics: prometheus.metrics,
   });
-  const upstream = new Upstream(pool);
+  const upstream = new MeasuredUpstream(pool, prometheus.metrics);
   const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
   const gateway = new Gateway({
     schemaSync,
@@ -73,10 +81,47 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     deadlines: { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs },
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
   });
-  const app = buildPublicApp({ gateway, logger, maxRequestBytes: config.maxRequestBytes });
-  const adminApp = buildAdminApp({ schemaSync, registry, logger });
+  // /admin/routes and /openapi.json list the routes the gateway's own table serves.
+  const fallbackRoutes = descriptorRestRoutes();
+  const restRoutes: RestRoutesProvider = (snapshot) => {
+    const routed = gateway.routed();
+    return routed.snapshot === snapshot ? routed.routes.routes() : fallbackRoutes(snapshot);
+  };
+  const document = createOpenApiSource({
+    snapshot: () => gateway.routed().snapshot,
+    schemas: () => schemaSync.schemas(),
+    restRoutes,
+  });
+  const app = buildPublicApp({
+    gateway,
+    logger,
+    maxRequestBytes: config.maxRequestBytes,
+    telemetry: {
+      metrics: prometheus.metrics,
+      upstreamCall: (signal) => upstream.callFor(signal),
+      methodForPath: (path) => gateway.routed().snapshot.methodsByPath.get(path),
+      routeOf: (verb, path) => {
+        try {
+          const match = gateway.routed().routes.match(verb, path);
+          return match.kind === "match" ? match.binding.pattern : undefined;
+        } catch {
+          return undefined; // malformed percent-encoding: the request already failed with 400
+        }
+      },
+    },
+    ...(config.docs ? { docs: { document } } : {}),
+  });
+  let draining = false;
+  const adminApp = buildAdminApp({
+    schemaSync,
+    registry,
+    logger,
+    metricsRegistry: prometheus.registry,
+    restRoutes,
+    isDraining: () => draining,
+  });
 
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
     config,
     app,
@@ -91,15 +136,39 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       logger.info({ publicUrl, adminUrl }, "refract listening");
       return { publicUrl, adminUrl };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.allSettled([app.close(), adminApp.close()]);
-      schemaSync.close();
-      pool.close();
-      await registry.close();
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        await drain(app, config.shutdownGraceMs, logger);
+        schemaSync.close();
+        pool.close();
+        await registry.close();
+        // Last, so /readyz answers "shutting down" for as long as the public port drains.
+        await adminApp.close();
+      })();
+      return closing;
     },
   };
+}
+
+/**
+ * Stops accepting (the listening socket closes at once, so new connections are refused; requests on
+ * kept-alive connections get 503) and waits for in-flight requests and streams to finish. Whatever is
+ * still running after `graceMs` is cut by closing its connection, which cancels its backend call.
+ */
+async function drain(app: FastifyInstance, graceMs: number, logger: Logger): Promise<void> {
+  const closed = app.close();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), graceMs);
+  });
+  const cut = await Promise.race([closed.then(() => false), expired]);
+  clearTimeout(timer);
+  if (cut) {
+    logger.warn({ graceMs }, "shutdown grace period over; closing the remaining connections");
+    app.server.closeAllConnections();
+    await closed;
+  }
 }
 
 async function registryFor(config: GatewayConfig, logger: Logger): Promise<Registry> {

@@ -1,0 +1,74 @@
+import { format } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import pino, { type DestinationStream, type Logger } from "pino";
+
+/** Header names whose values never reach a log line: credentials and session cookies. */
+const SECRET_HEADERS = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "Authorization",
+  "Proxy-Authorization",
+  "Cookie",
+  "Set-Cookie",
+];
+
+/**
+ * pino redaction paths for the secret headers at any depth up to four levels (`headers.cookie`,
+ * `req.headers.authorization`, `err.metadata.headers.cookie`…). fast-redact has no recursive wildcard,
+ * so the depths are spelled out; deeper objects are not logged by the gateway.
+ */
+export const REDACT_PATHS: readonly string[] = SECRET_HEADERS.flatMap((name) => {
+  const key = /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`;
+  const bare = key.startsWith(".") ? key.slice(1) : key;
+  return [bare, `*${key}`, `*.*${key}`, `*.*.*${key}`];
+});
+
+export interface CreateLoggerOptions {
+  /** pino level. Default info. */
+  level?: string;
+  /** Where lines go. Default stdout (tests pass a stream to capture lines). */
+  destination?: DestinationStream;
+}
+
+/** The gateway's logger: pino JSON lines with `service: "refract"` and secrets redacted. */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const pinoOptions = {
+    level: options.level ?? "info",
+    base: { service: "refract" },
+    redact: { paths: [...REDACT_PATHS], censor: "[redacted]" },
+  };
+  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+}
+
+/**
+ * Sends grpc-js's own diagnostics (connection failures, keepalive, name resolution) into pino instead
+ * of stderr. grpc-js keeps one process-wide logger, so the last gateway created in a process wins.
+ * GRPC_VERBOSITY / GRPC_NODE_VERBOSITY, when set, keep their meaning; otherwise the level follows pino's.
+ */
+export function routeGrpcLogs(logger: Logger): void {
+  const log = logger.child({ component: "grpc-js" });
+  grpc.setLogger({
+    error: (message?: unknown, ...rest: unknown[]) => log.error(format(message, ...rest)),
+    info: (message?: unknown, ...rest: unknown[]) => log.info(format(message, ...rest)),
+    debug: (message?: unknown, ...rest: unknown[]) => log.debug(format(message, ...rest)),
+  });
+  if (process.env.GRPC_NODE_VERBOSITY || process.env.GRPC_VERBOSITY) return;
+  grpc.setLogVerbosity(grpcVerbosityFor(logger.level));
+}
+
+function grpcVerbosityFor(level: string): grpc.logVerbosity {
+  switch (level) {
+    case "trace":
+    case "debug":
+      return grpc.logVerbosity.DEBUG;
+    case "info":
+    case "warn":
+      return grpc.logVerbosity.INFO;
+    case "silent":
+      return grpc.logVerbosity.NONE;
+    default:
+      return grpc.logVerbosity.ERROR;
+  }
+}

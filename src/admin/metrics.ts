@@ -1,0 +1,168 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CatalogSnapshot } from "../catalog/catalog.js";
+import { codeName } from "../errors.js";
+import type { Registry as BackendRegistry } from "../registry/registry.js";
+import type { GatewayMetrics } from "./gateway-metrics.js";
+
+/** What the scrape-time gauges read: the registry and the live catalog. */
+export interface PrometheusMetricsOptions {
+  registry: BackendRegistry;
+  /** The snapshot every request reads (catalog size and generation at scrape time). */
+  snapshot: () => CatalogSnapshot;
+  /** Also export Node's process metrics (CPU, memory, event loop lag). Default true. */
+  processMetrics?: boolean;
+}
+
+/** The Prometheus side: the GatewayMetrics to hand to the request path, and the registry `/metrics` serves. */
+export interface PrometheusMetrics {
+  readonly metrics: GatewayMetrics;
+  /** A registry of its own, never prom-client's global one: two gateways in a process do not mix. */
+  readonly registry: Registry;
+}
+
+// Gateway latency spans sub-millisecond cache hits to multi-second backend calls.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BUILD_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+const REFLECTION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus metrics of one gateway (names per the Prometheus naming guide: `refract_` prefix, base
+ * units, `_total` counters). Label sets are bounded: service/method come from the catalog (or the fixed
+ * `unmatched`), backend from the registry, codes from the gRPC and HTTP tables.
+ */
+export function createPrometheusMetrics(options: PrometheusMetricsOptions): PrometheusMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: "refract_http_requests_total",
+    help: "HTTP requests on the public listener, by RPC, HTTP status and gRPC code.",
+    labelNames: ["service", "method", "status", "grpc_code"] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: "refract_http_request_duration_seconds",
+    help: "Time from request received to response written, gateway total.",
+    labelNames: ["service", "method"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: "refract_http_requests_in_flight",
+    help: "Public requests being served now.",
+    registers,
+  });
+  const upstreamCalls = new Counter({
+    name: "refract_upstream_requests_total",
+    help: "Calls to backend instances, by RPC and gRPC code.",
+    labelNames: ["service", "method", "grpc_code"] as const,
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: "refract_upstream_request_duration_seconds",
+    help: "Duration of backend calls as seen by the gateway.",
+    labelNames: ["service", "method"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const streamMessages = new Counter({
+    name: "refract_stream_messages_total",
+    help: "Messages on streaming calls: received from clients, sent to clients.",
+    labelNames: ["service", "method", "direction"] as const,
+    registers,
+  });
+  const reflectionRefreshes = new Counter({
+    name: "refract_reflection_refreshes_total",
+    help: "Reflection fetches per backend (successful or not).",
+    labelNames: ["backend"] as const,
+    registers,
+  });
+  const reflectionFailures = new Counter({
+    name: "refract_reflection_failures_total",
+    help: "Reflection fetches that failed, per backend.",
+    labelNames: ["backend"] as const,
+    registers,
+  });
+  const reflectionDuration = new Histogram({
+    name: "refract_reflection_duration_seconds",
+    help: "Duration of one instance's reflection fetch.",
+    labelNames: ["backend"] as const,
+    buckets: REFLECTION_BUCKETS,
+    registers,
+  });
+  const catalogBuild = new Histogram({
+    name: "refract_catalog_build_duration_seconds",
+    help: "Time to build a catalog snapshot.",
+    buckets: BUILD_BUCKETS,
+    registers,
+  });
+  const catalogFailures = new Counter({
+    name: "refract_catalog_build_failures_total",
+    help: "Catalog builds that failed (the previous snapshot stayed live).",
+    registers,
+  });
+  // Scrape-time gauges: read the live state instead of mirroring it, so they can never drift.
+  new Gauge({
+    name: "refract_catalog_methods",
+    help: "Routable methods in the live catalog snapshot.",
+    registers,
+    collect() {
+      this.set(options.snapshot().methodsByPath.size);
+    },
+  });
+  new Gauge({
+    name: "refract_catalog_generation",
+    help: "Generation of the live catalog snapshot (increases with every swap).",
+    registers,
+    collect() {
+      this.set(options.snapshot().generation);
+    },
+  });
+  new Gauge({
+    name: "refract_registry_instances",
+    help: "Instances the registry lists, per backend.",
+    labelNames: ["backend"] as const,
+    registers,
+    collect() {
+      // Reset first: a backend that left the registry must not linger with its last count.
+      this.reset();
+      for (const [backend, instances] of options.registry.current()) this.set({ backend }, instances.length);
+    },
+  });
+  new Gauge({
+    name: "refract_registry_connected",
+    help: "1 while the registry source (etcd watch) is connected; always 1 for static backends.",
+    registers,
+    collect() {
+      this.set(options.registry.health().connected ? 1 : 0);
+    },
+  });
+
+  const metrics: GatewayMetrics = {
+    requestStarted: () => inFlight.inc(),
+    requestFinished: (o) => {
+      inFlight.dec();
+      requests.inc({
+        service: o.service,
+        method: o.method,
+        status: String(o.httpStatus),
+        grpc_code: codeName(o.grpcCode),
+      });
+      requestDuration.observe({ service: o.service, method: o.method }, o.durationSeconds);
+    },
+    upstreamFinished: (o) => {
+      upstreamCalls.inc({ service: o.service, method: o.method, grpc_code: codeName(o.grpcCode) });
+      upstreamDuration.observe({ service: o.service, method: o.method }, o.durationSeconds);
+    },
+    streamMessage: (service, method, direction) => streamMessages.inc({ service, method, direction }),
+    reflectionFinished: (backend, ok, durationSeconds) => {
+      reflectionRefreshes.inc({ backend });
+      if (!ok) reflectionFailures.inc({ backend });
+      reflectionDuration.observe({ backend }, durationSeconds);
+    },
+    catalogBuilt: (durationSeconds) => catalogBuild.observe(durationSeconds),
+    catalogFailed: () => catalogFailures.inc(),
+  };
+  return { metrics, registry };
+}

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { CatalogMethod } from "../catalog/catalog.js";
+import { Code, codeName, type GatewayError } from "../errors.js";
+import { type GatewayMetrics, UNMATCHED } from "./gateway-metrics.js";
+import type { UpstreamCallRecord } from "./measured-upstream.js";
+
+/** How a request routed to the gateway core ended, as the handler or the error handler knows it. */
+export interface RequestOutcome {
+  /** The method that served it (success) — for errors it is looked up, see RequestTelemetryOptions. */
+  method?: CatalogMethod;
+  /** The route pattern that matched (`/v1/{name=shelves/*}`); default: the method's gRPC path. */
+  route?: string;
+  /** The per-request signal handed to the gateway (finds the backend call record). */
+  signal?: AbortSignal;
+  error?: GatewayError;
+}
+
+export interface RequestTelemetryOptions {
+  metrics: GatewayMetrics;
+  /** The backend call made for a request, by its signal (MeasuredUpstream.callFor). */
+  upstreamCall?: (signal: AbortSignal) => UpstreamCallRecord | undefined;
+  /** The method behind a default-route path, to label errors that happened before any backend call. */
+  methodForPath?: (path: string) => CatalogMethod | undefined;
+  /** The REST template a request matched, for its log line (only asked for non-default paths). */
+  routeOf?: (verb: string, path: string) => string | undefined;
+}
+
+export interface RequestTelemetry {
+  /** Records how a gateway request ended; requests never noted (docs, assets) are logged but not counted. */
+  note(request: FastifyRequest, outcome: RequestOutcome): void;
+}
+
+const HTTP_CLIENT_CLOSED = 499;
+
+/**
+ * One access-log line and one set of metric observations per request, written when the response
+ * closes — after it finished or when the client went away — so every request is accounted for exactly
+ * once, whichever path (handler, error handler, framework error, abort) produced its answer.
+ */
+export function installRequestTelemetry(
+  app: FastifyInstance,
+  options: RequestTelemetryOptions,
+): RequestTelemetry {
+  const { metrics } = options;
+  const outcomes = new WeakMap<FastifyRequest, RequestOutcome>();
+
+  const finish = (request: FastifyRequest, reply: FastifyReply, started: number): void => {
+    const durationMs = performance.now() - started;
+    const outcome = outcomes.get(request);
+    const call = outcome?.signal ? options.upstreamCall?.(outcome.signal) : undefined;
+    const path = pathOf(request.url);
+    const method = outcome?.method ?? call?.method ?? (outcome ? options.methodForPath?.(path) : undefined);
+    const aborted = !reply.raw.writableFinished;
+    const status = aborted ? HTTP_CLIENT_CLOSED : reply.raw.statusCode;
+    const grpcCode = aborted
+      ? Code.CANCELLED
+      : (outcome?.error?.code ?? (status < 400 ? Code.OK : Code.UNKNOWN));
+    if (outcome) {
+      metrics.requestFinished({
+        service: method?.service ?? UNMATCHED,
+        method: method?.name ?? UNMATCHED,
+        httpStatus: status,
+        grpcCode,
+        durationSeconds: durationMs / 1000,
+      });
+    }
+    const fields = {
+      route: outcome
+        ? routeOf(request.method, path, outcome, method)
+        : (request.routeOptions.url ?? UNMATCHED),
+      rpc: method?.fullName,
+      method: request.method,
+      path,
+      status,
+      grpcCode,
+      grpcStatus: codeName(grpcCode),
+      upstream: call?.instanceAddress,
+      upstreamMs: call ? round(call.durationMs) : undefined,
+      durationMs: round(durationMs),
+      error: outcome?.error?.message,
+      aborted: aborted || undefined,
+      // The cause (stack, backend address) goes to the log only, never to the client (CONTRACT.md §3).
+      err: outcome?.error?.cause ?? undefined,
+    };
+    const level = status >= 500 && status !== HTTP_CLIENT_CLOSED ? "warn" : "info";
+    request.log[level](fields, "request completed");
+  };
+
+  const routeOf = (
+    verb: string,
+    path: string,
+    outcome: RequestOutcome,
+    method: CatalogMethod | undefined,
+  ) => {
+    if (outcome.route) return outcome.route;
+    if (!method) return UNMATCHED;
+    if (path === method.path) return method.path;
+    return options.routeOf?.(verb, path) ?? method.path;
+  };
+
+  app.addHook("onRequest", async (request, reply) => {
+    const started = performance.now();
+    // 'close' fires once per response, after 'finish' or on a client abort: exactly one line each.
+    reply.raw.once("close", () => finish(request, reply, started));
+    if (isGatewayRoute(request)) {
+      // A placeholder outcome marks the request as counted; requestFinished pairs with this increment.
+      outcomes.set(request, {});
+      metrics.requestStarted();
+    }
+  });
+
+  return {
+    note(request, outcome) {
+      // Only counted (gateway) requests carry outcomes, so the in-flight gauge stays paired.
+      const previous = outcomes.get(request);
+      if (previous) outcomes.set(request, { ...previous, ...outcome });
+    },
+  };
+}
+
+/** The catch-all route is the gateway's; docs and asset routes are not RPCs and are not counted. */
+function isGatewayRoute(request: FastifyRequest): boolean {
+  const url = request.routeOptions.url;
+  return url === undefined || url === "/*";
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
