@@ -69,7 +69,11 @@ export function writeFields(
     const value = obj[key];
     if (field === undefined) {
       if (!ctx.discardUnknown) fail(`unknown field ${quote(key)} in ${plan.typeName}`);
-      ctx.members += countMembers(value);
+      try {
+        ctx.members += countMembers(value, ctx, depth + 1);
+      } catch (error) {
+        atField(error, key);
+      }
       continue;
     }
     if (key !== field.jsonName && Object.hasOwn(obj, field.jsonName)) {
@@ -103,9 +107,8 @@ function oneofConflict(
     const other = plan.byKey.get(k);
     return k !== key && other?.oneof === field.oneof && (obj[k] !== null || other.nullIsValue);
   });
-  fail(
-    `${quote(first ?? "?")} and ${quote(key)} are both set, but they belong to oneof ${plan.oneofNames[field.oneof]}`,
-  );
+  const oneof = plan.oneofNames[field.oneof] ?? "?";
+  fail(`oneof ${quote(oneof)} has two members set: ${quote(first ?? "?")} and ${quote(key)}`);
 }
 
 /** A message-typed value (field, element or map value) with its tag, length-prefixed or as a group. */
@@ -320,14 +323,27 @@ function writeMapKey(field: FieldPlan, key: string, w: WireWriter): void {
   }
 }
 
-/** Members of all objects inside a JSON value (for skipped unknown fields). */
-export function countMembers(value: unknown): number {
+/** Members of all objects inside a skipped JSON value (an unknown field), checking its depth too. */
+export function countMembers(value: unknown, ctx: FromJsonContext, depth: number): number {
   if (typeof value !== "object" || value === null || value instanceof RawNumber) return 0;
+  checkDepth(ctx, depth);
   let n = 0;
   if (Array.isArray(value)) {
-    for (const item of value) n += countMembers(item);
+    for (let i = 0; i < value.length; i++) {
+      try {
+        n += countMembers(value[i], ctx, depth + 1);
+      } catch (error) {
+        atIndex(error, i);
+      }
+    }
     return n;
   }
-  for (const key of Object.keys(value)) n += 1 + countMembers((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value)) {
+    try {
+      n += 1 + countMembers((value as Record<string, unknown>)[key], ctx, depth + 1);
+    } catch (error) {
+      atField(error, key);
+    }
+  }
   return n;
 }

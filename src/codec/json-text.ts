@@ -185,6 +185,7 @@ class CarefulParser {
 
   private string(): string {
     const text = this.text;
+    const opening = this.pos;
     let out = "";
     let start = ++this.pos;
     for (;;) {
@@ -193,7 +194,10 @@ class CarefulParser {
         out += text.slice(start, this.pos++);
         return out;
       }
-      if (Number.isNaN(c)) this.syntax("unterminated string");
+      if (Number.isNaN(c)) {
+        this.pos = opening;
+        this.syntax("unterminated string");
+      }
       if (c < 32) this.syntax("control character in a string (escape it)");
       if (c !== 92) {
         this.pos++;
@@ -210,6 +214,7 @@ class CarefulParser {
         out += ESCAPES[e];
         this.pos += 2;
       } else {
+        if (e === undefined) this.pos = opening;
         this.syntax(e === undefined ? "unterminated string" : `invalid escape \\${e}`);
       }
       start = this.pos;

@@ -7,7 +7,9 @@ export const MAX_DEPTH_LIMIT = 1000;
  * Fills defaults into a partial JsonOptions and checks them; throws a TypeError naming each bad option.
  * Gateway-wide options are resolved once, and a backend's overrides are spread over them before this.
  */
-export function resolveJsonOptions(partial: Partial<JsonOptions> = {}): JsonOptions {
+export function resolveJsonOptions(
+  partial: { [K in keyof JsonOptions]?: JsonOptions[K] | undefined } = {},
+): JsonOptions {
   const options: JsonOptions = { ...DEFAULT_JSON_OPTIONS, ...definedOnly(partial) };
   const problems: string[] = [];
   for (const name of ["emitUnpopulated", "useProtoNames", "enumsAsInts", "discardUnknownFields"] as const) {
@@ -21,7 +23,7 @@ export function resolveJsonOptions(partial: Partial<JsonOptions> = {}): JsonOpti
   return Object.freeze(options);
 }
 
-function definedOnly(partial: Partial<JsonOptions>): Partial<JsonOptions> {
+function definedOnly(partial: object): Partial<JsonOptions> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(partial)) if (value !== undefined) out[key] = value;
   return out as Partial<JsonOptions>;

@@ -1,5 +1,6 @@
 import {
   checkDepth,
+  countMembers,
   type FromJsonContext,
   isJsonObject,
   writeFields,
@@ -194,8 +195,14 @@ function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
   else {
     for (const key of keys) {
       if (key === "@type" || key === "value") continue;
-      if (!ctx.discardUnknown)
+      if (!ctx.discardUnknown) {
         fail(`unknown field ${quote(key)} in google.protobuf.Any holding ${inner.typeName}`);
+      }
+      try {
+        ctx.members += countMembers(value[key], ctx, depth + 1);
+      } catch (error) {
+        atField(error, key);
+      }
     }
     // A well-known type inside Any keeps its special form under "value"; absent means the empty message.
     if (Object.hasOwn(value, "value")) {
