@@ -102,6 +102,23 @@ describe("GET /docs in a real browser", () => {
     await operation.locator(".live-responses-table").scrollIntoViewIfNeeded();
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
 
+    // A REST route: the template's variable `name=shelves/*/books/*` is offered as two path parameters,
+    // which Swagger UI fills in without percent-encoding a slash, so the route matches.
+    const rest = page.locator(
+      '.opblock:has(.opblock-summary-path[data-path="/v1/shelves/{shelf}/books/{book}"])',
+    );
+    const restGet = rest.filter({ has: page.locator(".opblock-summary-method", { hasText: "GET" }) });
+    await restGet.locator(".opblock-summary").click();
+    await restGet.locator("button.try-out__btn").click();
+    await restGet.locator('tr[data-param-name="shelf"] input').fill("1");
+    await restGet.locator('tr[data-param-name="book"] input').fill("2");
+    await restGet.locator("button.execute").click();
+    const restStatus = restGet.locator(".live-responses-table tbody .response-col_status").first();
+    await restStatus.waitFor({ timeout: 20_000 });
+    assert.equal((await restStatus.textContent())?.trim(), "200");
+    const restBody = restGet.locator(".live-responses-table tbody .response-col_description pre").first();
+    assert.equal((JSON.parse((await restBody.textContent()) ?? "") as { title: string }).title, title);
+
     // Everything came from the gateway itself: no CDN, no outside validator; no script or CSP errors.
     assert.deepEqual([...origins], [h.publicUrl]);
     assert.deepEqual(problems, []);

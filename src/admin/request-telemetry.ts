@@ -13,6 +13,8 @@ export interface RequestOutcome {
   /** The per-request signal handed to the gateway (finds the backend call record). */
   signal?: AbortSignal;
   error?: GatewayError;
+  /** The call's final gRPC code when the HTTP status cannot tell it (a stream that failed after its first byte, a WebSocket). */
+  grpcCode?: number;
 }
 
 export interface RequestTelemetryOptions {
@@ -50,11 +52,14 @@ export function installRequestTelemetry(
     const call = outcome?.signal ? options.upstreamCall?.(outcome.signal) : undefined;
     const path = pathOf(request.url);
     const method = outcome?.method ?? call?.method ?? (outcome ? options.methodForPath?.(path) : undefined);
-    const aborted = !reply.raw.writableFinished;
-    const status = aborted ? HTTP_CLIENT_CLOSED : reply.raw.statusCode;
-    const grpcCode = aborted
-      ? Code.CANCELLED
-      : (outcome?.error?.code ?? (status < 400 ? Code.OK : Code.UNKNOWN));
+    // An upgraded WebSocket never "finishes" its HTTP response: its socket closing ends it.
+    const upgraded = !reply.raw.writableFinished && isUpgrade(request);
+    const aborted = !reply.raw.writableFinished && !upgraded;
+    const status = upgraded ? 101 : aborted ? HTTP_CLIENT_CLOSED : reply.raw.statusCode;
+    const grpcCode =
+      outcome?.grpcCode ??
+      outcome?.error?.code ??
+      (aborted ? Code.CANCELLED : status < 400 ? Code.OK : Code.UNKNOWN);
     if (outcome) {
       metrics.requestFinished({
         service: method?.service ?? UNMATCHED,
@@ -116,6 +121,10 @@ export function installRequestTelemetry(
       if (previous) outcomes.set(request, { ...previous, ...outcome });
     },
   };
+}
+
+function isUpgrade(request: FastifyRequest): boolean {
+  return String(request.headers.upgrade ?? "").toLowerCase() === "websocket";
 }
 
 /** The catch-all route is the gateway's; docs and asset routes are not RPCs and are not counted. */

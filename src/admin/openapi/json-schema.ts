@@ -14,8 +14,9 @@ export type CommentLookup = (fullName: string) => string | undefined;
 
 export const COMPONENT_PREFIX = "#/components/schemas/";
 
-const INT64 = { type: "string", format: "int64", pattern: "^-?[0-9]+$" };
-const UINT64 = { type: "string", format: "uint64", pattern: "^[0-9]+$" };
+// `examples` keeps Swagger UI from making up a 19-digit sample out of the pattern.
+const INT64 = { type: "string", format: "int64", pattern: "^-?[0-9]+$", examples: ["0"] };
+const UINT64 = { type: "string", format: "uint64", pattern: "^[0-9]+$", examples: ["0"] };
 const FLOAT_WORDS = { type: "string", enum: ["NaN", "Infinity", "-Infinity"] };
 
 // proto3 JSON mapping (https://protobuf.dev/programming-guides/json/): 64-bit integers are strings (they
