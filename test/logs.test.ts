@@ -95,6 +95,15 @@ describe("access log", () => {
     );
     assert.equal(badLine.grpcCode, 3);
     assert.equal(badLine.upstream, undefined);
+
+    const badQuery = await fetch(`${h.publicUrl}/v1/shelves/1/books/1?bogus=1`, {
+      headers: { "x-request-id": "req-rest-400" },
+    });
+    assert.equal(badQuery.status, 400);
+    await badQuery.arrayBuffer();
+    const badQueryLine = await completed("req-rest-400");
+    assert.equal(badQueryLine.rpc, `${LIBRARY}.GetBook`, "REST routes too");
+    assert.equal(badQueryLine.route, "/v1/{name=shelves/*/books/*}");
   });
 
   test("authorization and cookies never reach a log line, wherever they sit in the logged object", async () => {

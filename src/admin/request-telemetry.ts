@@ -21,8 +21,8 @@ export interface RequestTelemetryOptions {
   metrics: GatewayMetrics;
   /** The backend call made for a request, by its signal (MeasuredUpstream.callFor). */
   upstreamCall?: (signal: AbortSignal) => UpstreamCallRecord | undefined;
-  /** The method behind a default-route path, to label errors that happened before any backend call. */
-  methodForPath?: (path: string) => CatalogMethod | undefined;
+  /** The method a request routes to (default or REST route), to label errors raised before any backend call. */
+  methodFor?: (verb: string, path: string) => CatalogMethod | undefined;
   /** The REST template a request matched, for its log line (only asked for non-default paths). */
   routeOf?: (verb: string, path: string) => string | undefined;
 }
@@ -51,7 +51,8 @@ export function installRequestTelemetry(
     const outcome = outcomes.get(request);
     const call = outcome?.signal ? options.upstreamCall?.(outcome.signal) : undefined;
     const path = pathOf(request.url);
-    const method = outcome?.method ?? call?.method ?? (outcome ? options.methodForPath?.(path) : undefined);
+    const method =
+      outcome?.method ?? call?.method ?? (outcome ? options.methodFor?.(request.method, path) : undefined);
     // An upgraded WebSocket never "finishes" its HTTP response: its socket closing ends it.
     const upgraded = !reply.raw.writableFinished && isUpgrade(request);
     const aborted = !reply.raw.writableFinished && !upgraded;

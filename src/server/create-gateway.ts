@@ -7,6 +7,7 @@ import { createPrometheusMetrics } from "../admin/metrics.js";
 import { createOpenApiSource } from "../admin/openapi/openapi-source.js";
 import { descriptorRestRoutes, type RestRoutesProvider } from "../admin/rest-routes.js";
 import { CatalogBuilder } from "../catalog/build-catalog.js";
+import type { CatalogMethod } from "../catalog/catalog.js";
 import type { JsonOptions } from "../codec/codec.js";
 import { type GatewayConfig, resolveConfig } from "../config/config.js";
 import { Gateway } from "../gateway/gateway.js";
@@ -14,7 +15,7 @@ import { SchemaSync } from "../gateway/schema-sync.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
-import { readHttpRulesFile } from "../router/index.js";
+import { type RouteTable, readHttpRulesFile } from "../router/index.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
 import { buildPublicApp } from "./build-app.js";
 
@@ -99,15 +100,13 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     telemetry: {
       metrics: prometheus.metrics,
       upstreamCall: (signal) => upstream.callFor(signal),
-      methodForPath: (path) => gateway.routed().snapshot.methodsByPath.get(path),
-      routeOf: (verb, path) => {
-        try {
-          const match = gateway.routed().routes.match(verb, path);
-          return match.kind === "match" ? match.binding.pattern : undefined;
-        } catch {
-          return undefined; // malformed percent-encoding: the request already failed with 400
-        }
+      // Both run once per request, only when the reply did not already say (errors before the backend call,
+      // REST routes' templates for the log line): a trie lookup, no template parsing.
+      methodFor: (verb, path) => {
+        const { snapshot, routes } = gateway.routed();
+        return snapshot.methodsByPath.get(path) ?? matchRoute(routes, verb, path)?.target;
       },
+      routeOf: (verb, path) => matchRoute(gateway.routed().routes, verb, path)?.binding.pattern,
     },
     ...(config.docs ? { docs: { document } } : {}),
   });
@@ -149,6 +148,15 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       return closing;
     },
   };
+}
+
+function matchRoute(routes: RouteTable<CatalogMethod>, verb: string, path: string) {
+  try {
+    const match = routes.match(verb, path);
+    return match.kind === "match" ? match : undefined;
+  } catch {
+    return undefined; // malformed percent-encoding: the request already failed with 400
+  }
 }
 
 /**
