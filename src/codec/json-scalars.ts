@@ -98,7 +98,11 @@ export function floatFromJson(scalar: Scalar, value: unknown): number {
   else return expected(scalar, value);
   // JSON.parse turns 1e400 into Infinity: a finite literal out of range, rejected as such.
   if (!Number.isFinite(n)) fail(`number out of range for ${SCALAR_NAMES[scalar]}`);
-  if (scalar === Scalar.FLOAT && Math.abs(n) > MAX_FLOAT32) outOfRange(scalar, value);
+  // A float is in range when it rounds to a finite float32: "3.4028235e+38", the shortest text of
+  // FLT_MAX (what Go and C++ print), is a hair above FLT_MAX as a double and must be accepted.
+  if (scalar === Scalar.FLOAT && Math.abs(n) > MAX_FLOAT32 && !Number.isFinite(Math.fround(n))) {
+    outOfRange(scalar, value);
+  }
   return n;
 }
 
