@@ -2,12 +2,13 @@ import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import type { HttpRule } from "../catalog/http-rule.js";
-import { Code, errors, GatewayError } from "../errors.js";
+import { Code, errors, GatewayError, httpStatusFromCode } from "../errors.js";
 import { bindRequest } from "../router/index.js";
 import { type Upstream, UpstreamError } from "../upstream/upstream.js";
 import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
 import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type RoutedSnapshot, routeSnapshot } from "./routing.js";
+import { decodeStatusDetails } from "./status-details.js";
 import type { SchemaSync } from "./schema-sync.js";
 
 /** One HTTP request as the gateway core sees it: no framework types. */
@@ -88,6 +89,11 @@ export class Gateway {
     return this.#routed;
   }
 
+  /** The backend caller; streaming calls (src/gateway/streaming*.ts) are started on it directly. */
+  get upstream(): Upstream {
+    return this.#options.upstream;
+  }
+
   #route(snapshot: CatalogSnapshot): RoutedSnapshot {
     const previous = new Set(this.#routed?.problems ?? []);
     const routed = routeSnapshot(snapshot, this.#options.fileRules);
@@ -153,11 +159,19 @@ export class Gateway {
       this.#options.schemaSync.requestRefresh(method.backend);
     }
     if (error instanceof UpstreamError) {
-      return new GatewayError(error.code, error.message, {
-        headers: headersFromMetadata(undefined, error.trailers),
-        details: error.details,
-        cause: error.cause,
-      });
+      const headers = headersFromMetadata(undefined, error.trailers);
+      let details = error.details;
+      const detailsBin = error.trailers.get("grpc-status-details-bin")[0];
+      if (Buffer.isBuffer(detailsBin)) {
+        const decoded = decodeStatusDetails(detailsBin, method.requestType.root, method.jsonOptions);
+        details = decoded.details;
+        // RetryInfo tells clients when to come back; HTTP says it with Retry-After (RFC 9110 §10.2.3).
+        const status = httpStatusFromCode(error.code);
+        if (decoded.retryAfterSeconds !== undefined && (status === 429 || status === 503)) {
+          headers["retry-after"] = [String(decoded.retryAfterSeconds)];
+        }
+      }
+      return new GatewayError(error.code, error.message, { headers, details, cause: error.cause });
     }
     return error;
   }

@@ -88,6 +88,7 @@ export class Upstream {
   ): Promise<UnaryResult> {
     return new Promise((resolve, reject) => {
       let headers: grpc.Metadata | undefined;
+      let outcome: { error: grpc.ServiceError | null; response: Buffer | undefined } | undefined;
       const callOptions: grpc.CallOptions = {};
       if (options.deadline !== undefined) callOptions.deadline = options.deadline;
       const call = this.#pool
@@ -100,30 +101,34 @@ export class Upstream {
           options.metadata,
           callOptions,
           (error, response) => {
-            options.signal?.removeEventListener("abort", onAbort);
-            if (error) {
-              reject(
-                headers === undefined && neverConnected(error)
-                  ? new NotDeliveredError(error)
-                  : toUpstream(error),
-              );
-              return;
-            }
-            resolve({ message: response!, headers: headers ?? new grpc.Metadata(), trailers, instance });
+            outcome = { error, response };
           },
         );
-      let trailers = new grpc.Metadata();
       call.on("metadata", (metadata: grpc.Metadata) => {
         headers = metadata;
       });
+      // grpc-js calls the callback before it emits 'status', and only the status carries the trailers:
+      // the call is settled here, with everything the backend sent.
       call.on("status", (status: grpc.StatusObject) => {
-        trailers = status.metadata;
+        options.signal?.removeEventListener("abort", onAbort);
+        const error = outcome?.error;
+        if (error) {
+          reject(
+            headers === undefined && neverConnected(error)
+              ? new NotDeliveredError(error)
+              : new UpstreamError(error, instance),
+          );
+          return;
+        }
+        resolve({
+          message: outcome!.response!,
+          headers: headers ?? new grpc.Metadata(),
+          trailers: status.metadata,
+          instance,
+        });
       });
       const onAbort = (): void => call.cancel();
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      function toUpstream(error: grpc.ServiceError): GatewayError {
-        return new UpstreamError(error, instance);
-      }
     });
   }
 }
