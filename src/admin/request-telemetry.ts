@@ -45,6 +45,10 @@ export function installRequestTelemetry(
 ): RequestTelemetry {
   const { metrics } = options;
   const outcomes = new WeakMap<FastifyRequest, RequestOutcome>();
+  // The access line carries only the scalar fields below — no headers, no metadata — so it skips the
+  // logger's secret redaction, which profiling showed costing more than the whole JSON codec per request.
+  // Lines with an error cause keep going through the redacting request logger.
+  const accessLog = app.log.child({}, { redact: { paths: [] } });
 
   const finish = (request: FastifyRequest, reply: FastifyReply, started: number): void => {
     const durationMs = performance.now() - started;
@@ -89,7 +93,8 @@ export function installRequestTelemetry(
       err: outcome?.error?.cause ?? undefined,
     };
     const level = status >= 500 && status !== HTTP_CLIENT_CLOSED ? "warn" : "info";
-    request.log[level](fields, "request completed");
+    if (fields.err === undefined) accessLog[level]({ reqId: request.id, ...fields }, "request completed");
+    else request.log[level](fields, "request completed");
   };
 
   const routeOf = (
