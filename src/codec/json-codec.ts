@@ -7,6 +7,7 @@ import { resolveJsonOptions } from "./options.js";
 import { type MessagePlan, messagePlan } from "./plan.js";
 import { fail, requestError, responseError } from "./problems.js";
 import { messageToJson, type ToJsonContext } from "./to-json.js";
+import { messageToText } from "./to-json-text.js";
 import { WireReader } from "./wire-reader.js";
 import { WireWriter } from "./wire-writer.js";
 
@@ -109,7 +110,14 @@ export function createMessageCodec(
         throw requestError(error, typeName);
       }
     },
-    binaryToJson: (bytes) => JSON.stringify(binaryToValue(bytes)),
+    binaryToJson(bytes) {
+      try {
+        const slots = decodeMessage(plan, new WireReader(bytes), bytes.length, undefined, 0, 0);
+        return messageToText(plan, slots, output, 0);
+      } catch (error) {
+        throw responseError(error, typeName);
+      }
+    },
     binaryToValue,
   };
 }

@@ -106,6 +106,8 @@ export interface EnumPlan {
   readonly byName: ReadonlyMap<string, number>;
   /** Number → the first declared name (the one printed). */
   readonly nameByNumber: ReadonlyMap<number, string>;
+  /** Number → that name as JSON text (quoted), for the text printer. */
+  readonly quotedNameByNumber: ReadonlyMap<number, string>;
   /** Closed enums (proto2) reject unknown numbers. */
   readonly closed: boolean;
   /** google.protobuf.NullValue: JSON `null`. */
@@ -126,6 +128,9 @@ export interface FieldPlan {
   readonly number: number;
   readonly jsonName: string;
   readonly protoName: string;
+  /** `"jsonName":` and `"proto_name":` as JSON text, for the text printer. */
+  readonly jsonKeyText: string;
+  readonly protoKeyText: string;
   readonly kind: Kind;
   readonly scalar: Scalar;
   readonly enumPlan: EnumPlan | undefined;
@@ -241,11 +246,15 @@ function fieldPlanOf(
   const packed =
     repeated && kind !== Kind.MESSAGE && scalar !== Scalar.STRING && scalar !== Scalar.BYTES && field.packed;
   const number = field.id;
+  const jsonName = extension ? extensionName : (field.jsonName ?? field.name);
+  const protoName = extension ? extensionName : (field.protoName ?? field.name);
   const plan: FieldPlan = {
     index,
     number,
-    jsonName: extension ? extensionName : (field.jsonName ?? field.name),
-    protoName: extension ? extensionName : (field.protoName ?? field.name),
+    jsonName,
+    protoName,
+    jsonKeyText: `${JSON.stringify(jsonName)}:`,
+    protoKeyText: `${JSON.stringify(protoName)}:`,
     kind,
     scalar,
     enumPlan,
@@ -329,6 +338,7 @@ export function enumPlanOf(enm: protobuf.Enum): EnumPlan {
     typeName,
     byName,
     nameByNumber,
+    quotedNameByNumber: new Map([...nameByNumber].map(([n, name]) => [n, JSON.stringify(name)])),
     closed: features.enum_type === "CLOSED",
     isNullValue: typeName === "google.protobuf.NullValue",
   };

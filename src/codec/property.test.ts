@@ -59,6 +59,21 @@ describe("every option combination prints JSON that ext/protojson reads as the s
   }
 });
 
+describe("the text and value forms agree", () => {
+  for (const [name, type] of TYPES) {
+    it(name, () => {
+      const codecs = outputOptionMatrix().map((options) => codecWith(type, options));
+      fc.assert(
+        fc.property(messageBytesArbitrary(type, { referenceSafeFloats: true }), (bytes) => {
+          for (const codec of codecs)
+            assert.equal(codec.binaryToJson(bytes), JSON.stringify(codec.binaryToValue(bytes)));
+        }),
+        { numRuns: Math.ceil(RUNS / 3) },
+      );
+    });
+  }
+});
+
 describe("garbage never crashes the codec", () => {
   const type = testAllTypesProto3();
   const codec = codecWith(type);

@@ -5,8 +5,7 @@ import { type FieldPlan, Kind, type MessagePlan, messagePlan, Scalar, Wkt } from
 /**
  * fast-check arbitraries of protobuf messages for any reflected type, as protobufjs plain objects
  * (encoded with protobufjs's own encoder, independent of the codec under test). Values stay inside what
- * JSON can represent (finite Value numbers, Timestamps in range, FieldMask paths that round-trip), and
- * avoid -0, which JSON text cannot carry (a documented limit).
+ * JSON can represent (finite Value numbers, Timestamps in range, FieldMask paths that round-trip).
  */
 
 const noNegativeZero = (v: number) => (Object.is(v, -0) ? 0 : v);
@@ -15,7 +14,10 @@ const noNegativeZero = (v: number) => (Object.is(v, -0) ? 0 : v);
 export interface MessageArbitraryOptions {
   /** Message nesting depth. Default 2. */
   readonly depth?: number;
-  /** Keep floats within ±3.4e38 (ext/protojson refuses FLT_MAX's shortest text, 3.4028235e+38). */
+  /**
+   * Stay where ext/protojson is exact: floats within ±3.4e38 (it refuses FLT_MAX's shortest text,
+   * 3.4028235e+38) and no -0 (it reads "-0" as the default 0).
+   */
   readonly referenceSafeFloats?: boolean;
 }
 

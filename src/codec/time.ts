@@ -28,22 +28,24 @@ function digits(text: string, at: number, count: number): number {
   return n;
 }
 
+function invalidTimestamp(text: string): never {
+  fail(`invalid timestamp ${quote(text)} (expected RFC 3339 like "2024-01-31T12:00:00Z")`);
+}
+
 /** RFC 3339 as the proto3 JSON mapping has it: `2024-01-31T12:00:00[.fraction](Z|±hh:mm)`, uppercase T and Z. */
 export function parseTimestamp(value: unknown): SecondsNanos {
   if (typeof value !== "string") fail(`expected timestamp string (RFC 3339), got ${describe(value)}`);
   const t = value;
-  const invalid = (): never =>
-    fail(`invalid timestamp ${quote(t)} (expected RFC 3339 like "2024-01-31T12:00:00Z")`);
   if (t.length < 20 || t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":")
-    invalid();
+    invalidTimestamp(t);
   const year = digits(t, 0, 4);
   const month = digits(t, 5, 2);
   const day = digits(t, 8, 2);
   const hour = digits(t, 11, 2);
   const minute = digits(t, 14, 2);
   const second = digits(t, 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) invalid();
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) invalid();
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) invalidTimestamp(t);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) invalidTimestamp(t);
   let i = 19;
   let nanos = 0;
   if (t[i] === ".") {
@@ -52,7 +54,7 @@ export function parseTimestamp(value: unknown): SecondsNanos {
       nanos = nanos * 10 + t.charCodeAt(i) - 48;
       count++;
     }
-    if (count === 0 || count > 9) invalid();
+    if (count === 0 || count > 9) invalidTimestamp(t);
     nanos *= 10 ** (9 - count);
   }
   let offset = 0;
@@ -61,9 +63,9 @@ export function parseTimestamp(value: unknown): SecondsNanos {
   } else if ((t[i] === "+" || t[i] === "-") && i + 6 === t.length && t[i + 3] === ":") {
     const oh = digits(t, i + 1, 2);
     const om = digits(t, i + 4, 2);
-    if (oh < 0 || oh > 23 || om < 0 || om > 59) invalid();
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) invalidTimestamp(t);
     offset = (t[i] === "-" ? -1 : 1) * (oh * 3600 + om * 60);
-  } else invalid();
+  } else invalidTimestamp(t);
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
   if (seconds < TIMESTAMP_MIN_SECONDS || seconds > TIMESTAMP_MAX_SECONDS) {
     fail(`timestamp ${quote(t)} is out of range (0001-01-01 to 9999-12-31)`);
@@ -86,7 +88,8 @@ export function formatTimestamp(seconds: number, nanos: number): string | undefi
   const hh = Math.floor(secOfDay / 3600);
   const mm = Math.floor((secOfDay % 3600) / 60);
   const ss = secOfDay % 60;
-  return `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}${fraction(nanos)}Z`;
+  const year = y >= 1000 ? String(y) : pad(y, 4);
+  return `${year}-${TWO_DIGITS[mo]}-${TWO_DIGITS[d]}T${TWO_DIGITS[hh]}:${TWO_DIGITS[mm]}:${TWO_DIGITS[ss]}${fraction(nanos)}Z`;
 }
 
 export function parseDuration(value: unknown): SecondsNanos {
@@ -116,6 +119,8 @@ function fraction(nanos: number): string {
   if (nanos % 1000 === 0) return `.${pad(nanos / 1000, 6)}`;
   return `.${pad(nanos, 9)}`;
 }
+
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, "0");

@@ -82,7 +82,8 @@ function valueToJson(field: FieldPlan, value: unknown, ctx: ToJsonContext, depth
   }
 }
 
-function isDefault(field: FieldPlan, value: unknown): boolean {
+/** An implicit-presence field holding its default (left out without emitUnpopulated). */
+export function isDefault(field: FieldPlan, value: unknown): boolean {
   switch (typeof value) {
     case "number":
       return Object.is(value, 0); // -0 has different bits: it is a value, as for Go and C++
@@ -164,10 +165,7 @@ export function shortestFloat32(v: number): number {
 
 function mapToJson(field: FieldPlan, map: Map<string, unknown>, ctx: ToJsonContext, depth: number): unknown {
   const out: Record<string, unknown> = {};
-  // Sorted keys: Go and C++ backends send map entries in different orders; the JSON must not differ.
-  const keys = [...map.keys()];
-  keys.sort(field.mapKey === Scalar.STRING || field.mapKey === Scalar.BOOL ? undefined : compareDecimal);
-  for (const key of keys) {
+  for (const key of orderedKeys(map, field.mapKey)) {
     let json: unknown;
     try {
       json = valueToJson(field, map.get(key), ctx, depth);
@@ -178,6 +176,30 @@ function mapToJson(field: FieldPlan, map: Map<string, unknown>, ctx: ToJsonConte
     else out[key] = json;
   }
   return out;
+}
+
+const ARRAY_INDEX_RE = /^(?:0|[1-9][0-9]{0,9})$/;
+
+function isArrayIndex(key: string): boolean {
+  return ARRAY_INDEX_RE.test(key) && Number(key) < 4294967295;
+}
+
+/**
+ * Map keys in output order. Sorted (numerically for integer keys), because Go and C++ backends send
+ * map entries in different orders and the JSON must not differ; then, as JS objects order their keys,
+ * array-index-like keys ("0", "7") first — so the text and the value forms print the same order.
+ */
+export function orderedKeys(map: Map<string, unknown>, keyType: Scalar): string[] {
+  const keys = [...map.keys()];
+  if (keys.length < 2) return keys;
+  keys.sort(keyType === Scalar.STRING || keyType === Scalar.BOOL ? undefined : compareDecimal);
+  const indexes = keys.filter(isArrayIndex);
+  if (indexes.length === 0 || indexes.length === keys.length) {
+    return keyType === Scalar.STRING && indexes.length > 0 ? indexes.sort(compareDecimal) : keys;
+  }
+  indexes.sort(compareDecimal);
+  for (const key of keys) if (!isArrayIndex(key)) indexes.push(key);
+  return indexes;
 }
 
 function compareDecimal(a: string, b: string): number {

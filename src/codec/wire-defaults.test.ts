@@ -360,7 +360,7 @@ describe("responses that cannot become JSON", () => {
     });
   });
 
-  it("float32 prints its shortest form; -0 is a value (present, though JSON text writes it as 0)", () => {
+  it("float32 prints its shortest form; -0 is a value and prints as -0", () => {
     const bytes = w()
       .uint32((11 << 3) | I32)
       .float(0.1)
@@ -368,7 +368,8 @@ describe("responses that cannot become JSON", () => {
       .double(-0)
       .finish();
     const codec = codecWith(type, { emitUnpopulated: false });
-    assert.equal(codec.binaryToJson(bytes), '{"optionalFloat":0.1,"optionalDouble":0}');
+    assert.equal(codec.binaryToJson(bytes), '{"optionalFloat":0.1,"optionalDouble":-0}');
     assert.ok(Object.is((codec.binaryToValue(bytes) as { optionalDouble: number }).optionalDouble, -0));
+    assert.deepStrictEqual(codec.jsonToBinary(codec.binaryToJson(bytes)), Buffer.from(bytes));
   });
 });

@@ -1,9 +1,12 @@
+import { isUtf8 } from "node:buffer";
 import type { Int64Halves } from "./int64.js";
 import { CodecProblem } from "./problems.js";
 import { WireType } from "./wire-writer.js";
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+/** Buffer's own UTF-8 decoder (Buffer#toString minus its argument juggling; untyped but long-standing). */
+interface NodeBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+}
 
 /** Nesting limit for groups skipped as unknown fields (messages have their own limit in decode). */
 const MAX_GROUP_DEPTH = 100;
@@ -14,16 +17,18 @@ export function malformed(problem: string): CodecProblem {
 
 /** A protobuf reader over one buffer. Every read is bounds-checked: bad bytes are a CodecProblem. */
 export class WireReader implements Int64Halves {
-  readonly buf: Uint8Array;
+  readonly buf: NodeBuffer;
   readonly view: DataView;
   pos: number;
   /** Halves of the last 64-bit value read. */
   lo = 0;
   hi = 0;
 
-  constructor(buf: Uint8Array) {
-    this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor(bytes: Uint8Array) {
+    this.buf = (
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    ) as NodeBuffer;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = 0;
   }
 
@@ -141,29 +146,16 @@ export class WireReader implements Int64Halves {
   /** A length-delimited string; `strict` rejects invalid UTF-8 (proto3 `utf8_validation = VERIFY`). */
   string(limit: number, strict: boolean): string {
     const end = this.lengthEnd(limit);
-    const buf = this.buf;
-    let pos = this.pos;
-    if (end - pos <= 16) {
-      let s = "";
-      for (; pos < end; pos++) {
-        const c = buf[pos]!;
-        if (c >= 128) break;
-        s += String.fromCharCode(c);
-      }
-      if (pos === end) {
-        this.pos = end;
-        return s;
-      }
-      pos = this.pos;
-    }
-    const bytes = buf.subarray(pos, end);
+    const start = this.pos;
     this.pos = end;
-    if (!strict) return lenientUtf8.decode(bytes);
-    try {
-      return strictUtf8.decode(bytes);
-    } catch {
+    if (start === end) return "";
+    const buf = this.buf;
+    // The native decoder replaces bad sequences with U+FFFD; only then is the slice checked strictly.
+    const s = buf.utf8Slice(start, end);
+    if (strict && s.includes("\uFFFD") && !isUtf8(buf.subarray(start, end))) {
       throw malformed("string field holds invalid UTF-8");
     }
+    return s;
   }
 
   /** Skips one field's value of the given wire type (an unknown field). */

@@ -1,5 +1,10 @@
 import type { Int64Halves } from "./int64.js";
 
+/** Buffer's own UTF-8 writer: Buffer#write minus its argument juggling (documented since Node 0.x, untyped). */
+interface NodeBuffer extends Buffer {
+  utf8Write(text: string, offset: number): number;
+}
+
 /** Protobuf wire types. */
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
 
@@ -139,8 +144,8 @@ export class WireWriter implements Int64Halves {
         if (c >= 128) break;
         buf[pos++] = c;
       }
-      if (i < n) pos += buf.write(s.slice(i), pos);
-    } else pos += buf.write(s, pos);
+      if (i < n) pos += (buf as NodeBuffer).utf8Write(s.slice(i), pos);
+    } else pos += (buf as NodeBuffer).utf8Write(s, pos);
     this.pos = pos;
     this.join(start);
   }

@@ -3,17 +3,24 @@ import type { MessagePlan } from "./plan.js";
 import { Scalar, Wkt } from "./plan.js";
 import { atField, atIndex, atKey, CodecProblem } from "./problems.js";
 import { formatDuration, formatTimestamp } from "./time.js";
-import { defineKey, messageToJson, scalarDefaultJson, scalarToJson, type ToJsonContext } from "./to-json.js";
+import {
+  defineKey,
+  messageToJson,
+  orderedKeys,
+  scalarDefaultJson,
+  scalarToJson,
+  type ToJsonContext,
+} from "./to-json.js";
 import { WireReader } from "./wire-reader.js";
 
 /** The well-known types' special JSON forms, from their decoded slots. */
 
-function unrepresentable(problem: string): CodecProblem {
+export function unrepresentable(problem: string): CodecProblem {
   return new CodecProblem(problem, "unrepresentable");
 }
 
 /** The slot of a WKT field by number (WKT field numbers are fixed by google/protobuf/*.proto). */
-function slot(plan: MessagePlan, slots: Slots, number: number): unknown {
+export function wktSlot(plan: MessagePlan, slots: Slots, number: number): unknown {
   const field = plan.byNumber.get(number);
   return field === undefined ? undefined : slots[field.index];
 }
@@ -21,23 +28,23 @@ function slot(plan: MessagePlan, slots: Slots, number: number): unknown {
 export function wktToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
   switch (plan.wkt) {
     case Wkt.TIMESTAMP: {
-      const seconds = Number(slot(plan, slots, 1) ?? 0);
-      const nanos = (slot(plan, slots, 2) as number | undefined) ?? 0;
+      const seconds = Number(wktSlot(plan, slots, 1) ?? 0);
+      const nanos = (wktSlot(plan, slots, 2) as number | undefined) ?? 0;
       const text = formatTimestamp(seconds, nanos);
       if (text === undefined)
         throw unrepresentable(`Timestamp (seconds ${seconds}, nanos ${nanos}) is out of range`);
       return text;
     }
     case Wkt.DURATION: {
-      const seconds = Number(slot(plan, slots, 1) ?? 0);
-      const nanos = (slot(plan, slots, 2) as number | undefined) ?? 0;
+      const seconds = Number(wktSlot(plan, slots, 1) ?? 0);
+      const nanos = (wktSlot(plan, slots, 2) as number | undefined) ?? 0;
       const text = formatDuration(seconds, nanos);
       if (text === undefined)
         throw unrepresentable(`Duration (seconds ${seconds}, nanos ${nanos}) is out of range`);
       return text;
     }
     case Wkt.FIELD_MASK:
-      return ((slot(plan, slots, 1) as string[] | undefined) ?? []).map(fieldMaskPathToJson).join(",");
+      return ((wktSlot(plan, slots, 1) as string[] | undefined) ?? []).map(fieldMaskPathToJson).join(",");
     case Wkt.WRAPPER: {
       const field = plan.fields[0]!;
       const value = slots[field.index];
@@ -55,7 +62,7 @@ export function wktToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, d
 }
 
 /** snake_case → lowerCamelCase; paths that would not come back the same are refused (spec). */
-function fieldMaskPathToJson(path: string): string {
+export function fieldMaskPathToJson(path: string): string {
   const camel = path.replace(/_([a-z]?)/g, (_, c: string) => {
     if (c === "") throw unrepresentable(`FieldMask path ${JSON.stringify(path)} has no lowerCamelCase form`);
     return c.toUpperCase();
@@ -68,10 +75,10 @@ function fieldMaskPathToJson(path: string): string {
 
 function structToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
   const out: Record<string, unknown> = {};
-  const fields = slot(plan, slots, 1) as Map<string, Slots> | undefined;
+  const fields = wktSlot(plan, slots, 1) as Map<string, Slots> | undefined;
   if (fields === undefined) return out;
   const valuePlan = plan.byNumber.get(1)!.message!;
-  for (const key of [...fields.keys()].sort()) {
+  for (const key of orderedKeys(fields, Scalar.STRING)) {
     let json: unknown;
     try {
       json = valueToJson(valuePlan, fields.get(key)!, ctx, depth + 1);
@@ -85,7 +92,7 @@ function structToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth
 }
 
 function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown[] {
-  const values = slot(plan, slots, 1) as Slots[] | undefined;
+  const values = wktSlot(plan, slots, 1) as Slots[] | undefined;
   if (values === undefined) return [];
   const valuePlan = plan.byNumber.get(1)!.message!;
   return values.map((value, i) => {
@@ -98,19 +105,19 @@ function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: 
 }
 
 function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
-  const number = slot(plan, slots, 2);
+  const number = wktSlot(plan, slots, 2);
   if (number !== undefined) {
     if (!Number.isFinite(number))
       throw unrepresentable(`google.protobuf.Value cannot hold ${String(number)} in JSON`);
     return number;
   }
-  const string = slot(plan, slots, 3);
+  const string = wktSlot(plan, slots, 3);
   if (string !== undefined) return string;
-  const bool = slot(plan, slots, 4);
+  const bool = wktSlot(plan, slots, 4);
   if (bool !== undefined) return bool;
-  const struct = slot(plan, slots, 5) as Slots | undefined;
+  const struct = wktSlot(plan, slots, 5) as Slots | undefined;
   if (struct !== undefined) return structToJson(plan.byNumber.get(5)!.message!, struct, ctx, depth + 1);
-  const list = slot(plan, slots, 6) as Slots | undefined;
+  const list = wktSlot(plan, slots, 6) as Slots | undefined;
   if (list !== undefined) return listToJson(plan.byNumber.get(6)!.message!, list, ctx, depth + 1);
   return null; // null_value, or (leniently) a Value with no kind set
 }
@@ -121,8 +128,8 @@ function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth:
  * because of it (CONTRACT.md §3), though such JSON cannot be sent back as a request.
  */
 function anyToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
-  const typeUrl = (slot(plan, slots, 1) as string | undefined) ?? "";
-  const bytes = (slot(plan, slots, 2) as Uint8Array | undefined) ?? new Uint8Array(0);
+  const typeUrl = (wktSlot(plan, slots, 1) as string | undefined) ?? "";
+  const bytes = (wktSlot(plan, slots, 2) as Uint8Array | undefined) ?? new Uint8Array(0);
   if (typeUrl === "" && bytes.length === 0) return {};
   const inner = ctx.resolveAny(typeUrl);
   if (inner === undefined) return { "@type": typeUrl, value: scalarToJson(Scalar.BYTES, bytes) };
