@@ -97,6 +97,7 @@ function valueToText(field: FieldPlan, value: unknown, ctx: ToJsonContext, depth
 }
 
 // Characters JSON text must escape (decoded UTF-8 holds no lone surrogates, so none to escape there).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly U+0000 to U+001F.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 
 /** A string as JSON text: quoted directly when nothing needs escaping (most strings), else JSON.stringify. */
