@@ -47,23 +47,22 @@ export function writeMessage(plan: MessagePlan, value: unknown, ctx: FromJsonCon
   }
   if (!isJsonObject(value)) fail(`expected object for ${plan.typeName}, got ${describe(value)}`);
   checkDepth(ctx, depth);
-  const keys = Object.keys(value);
-  ctx.members += keys.length;
-  writeFields(plan, value, keys, ctx, depth, undefined);
+  writeFields(plan, value, ctx, depth, undefined);
 }
 
 /** Writes the members of `obj` as fields of `plan`, skipping `skipKey` (an Any's "@type"). */
 export function writeFields(
   plan: MessagePlan,
   obj: Record<string, unknown>,
-  keys: readonly string[],
   ctx: FromJsonContext,
   depth: number,
   skipKey: string | undefined,
 ): void {
   let oneofsSet = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  // for-in (not Object.keys): V8 reads obj[key] through the object's enum cache, much faster here.
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue; // a polluted Object.prototype must not inject fields
+    ctx.members++;
     if (key === skipKey) continue;
     const field = plan.byKey.get(key);
     const value = obj[key];
@@ -82,7 +81,7 @@ export function writeFields(
     if (value === null && !field.nullIsValue) continue; // null is "unset" (proto3 JSON)
     if (field.oneof >= 0) {
       const bit = 2 ** field.oneof;
-      if (Math.floor(oneofsSet / bit) % 2 === 1) oneofConflict(plan, obj, keys, field, key);
+      if (Math.floor(oneofsSet / bit) % 2 === 1) oneofConflict(plan, obj, field, key);
       oneofsSet += bit;
     }
     try {
@@ -99,11 +98,10 @@ export function writeFields(
 function oneofConflict(
   plan: MessagePlan,
   obj: Record<string, unknown>,
-  keys: readonly string[],
   field: FieldPlan,
   key: string,
 ): never {
-  const first = keys.find((k) => {
+  const first = Object.keys(obj).find((k) => {
     const other = plan.byKey.get(k);
     return k !== key && other?.oneof === field.oneof && (obj[k] !== null || other.nullIsValue);
   });

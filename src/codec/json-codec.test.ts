@@ -100,6 +100,16 @@ describe("createMessageCodec", () => {
     assert.equal(codec.binaryToJson(bytes), `{"labels":{"__proto__":"p","a":"b"}}`);
   });
 
+  it("ignores enumerable properties added to Object.prototype by someone else", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.injected = "x";
+    try {
+      assert.equal(codec.binaryToJson(codec.jsonToBinary(`{"name": "n"}`)), `{"name":"n"}`);
+    } finally {
+      delete proto.injected;
+    }
+  });
+
   it("stays correct across a large request (the writer grows, then is dropped)", () => {
     const big = { description: "x".repeat(200_000), tags: Array.from({ length: 2000 }, (_, i) => `t${i}`) };
     const out = JSON.parse(codec.binaryToJson(codec.jsonToBinary(JSON.stringify(big))));

@@ -175,11 +175,9 @@ function writeListValues(ctx: FromJsonContext, list: readonly unknown[], depth: 
 function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
   if (!isJsonObject(value)) fail(`expected object for google.protobuf.Any, got ${describe(value)}`);
   checkDepth(ctx, depth);
-  const keys = Object.keys(value);
-  ctx.members += keys.length;
   const typeUrl = value["@type"];
   if (typeUrl === undefined) {
-    if (keys.length === 0) return; // {} is the empty Any
+    if (Object.keys(value).length === 0) return; // {} is the empty Any
     fail(`google.protobuf.Any needs "@type" (a type URL like "type.googleapis.com/pkg.Message")`);
   }
   if (typeof typeUrl !== "string") failAtField("@type", `expected type URL string, got ${describe(typeUrl)}`);
@@ -191,8 +189,10 @@ function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
   const tagAt = w.pos;
   w.tag(TAG_2_LEN);
   const mark = w.fork();
-  if (inner.wkt === Wkt.NONE) writeFields(inner, value, keys, ctx, depth, "@type");
+  if (inner.wkt === Wkt.NONE) writeFields(inner, value, ctx, depth, "@type");
   else {
+    const keys = Object.keys(value);
+    ctx.members += keys.length;
     for (const key of keys) {
       if (key === "@type" || key === "value") continue;
       if (!ctx.discardUnknown) {
