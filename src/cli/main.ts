@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createLogger } from "../admin/logger.js";
 import type { GatewayConfig } from "../config/config.js";
 import { helpText, loadConfig } from "../config/load-config.js";
+import type { StaticBackend } from "../registry/static-registry.js";
 import { createGateway, type RunningGateway } from "../server/create-gateway.js";
+import { isWorkerProcess, serveAsWorker, superviseWorkers } from "./workers.js";
 
 /**
  * `refract [options]` runs the gateway; `refract demo` runs it with the bundled demo backends and no
@@ -39,29 +42,62 @@ async function runGateway(config: GatewayConfig): Promise<number> {
     );
     return 2;
   }
-  const gateway = await createGateway(config);
-  await gateway.start();
-  return waitForSignal(gateway);
+  return serve(config, {});
 }
 
 async function runDemo(config: GatewayConfig): Promise<number> {
+  // Workers get the demo backends the supervising process started (one set for all of them).
+  if (isWorkerProcess()) {
+    const started = JSON.parse(process.env.REFRACT_DEMO_BACKENDS ?? "[]") as StaticBackend[];
+    return serve({ ...config, backends: [...config.backends, ...started] }, {});
+  }
   // The demo backends live in fixtures/ (shipped in the package): loaded only for this command.
   const { startDemoBackends } = await import("../../fixtures/demo.js");
   const demo = await startDemoBackends();
-  const gateway = await createGateway({
-    ...config,
-    backends: [
-      ...config.backends,
-      { name: "library", address: demo.library.address },
-      { name: "users", address: demo.users.address },
-    ],
-  });
-  const { publicUrl, adminUrl } = await gateway.start();
-  const base = publicUrl.replace("0.0.0.0", "localhost");
-  process.stdout.write(demoBanner(base, adminUrl));
-  const code = await waitForSignal(gateway);
+  const started: StaticBackend[] = [
+    { name: "library", address: demo.library.address },
+    { name: "users", address: demo.users.address },
+  ];
+  const code = await serve(
+    { ...config, backends: [...config.backends, ...started] },
+    {
+      workerEnv: { REFRACT_DEMO_BACKENDS: JSON.stringify(started) },
+      onReady: (publicUrl, adminUrl) =>
+        process.stdout.write(demoBanner(publicUrl.replace("0.0.0.0", "localhost"), adminUrl)),
+    },
+  );
   await demo.close();
   return code;
+}
+
+interface ServeOptions {
+  workerEnv?: Record<string, string>;
+  onReady?: (publicUrl: string, adminUrl: string) => void;
+}
+
+/** One process, a worker of a supervisor, or the supervisor of `config.workers` workers. */
+async function serve(config: GatewayConfig, options: ServeOptions): Promise<number> {
+  if (isWorkerProcess()) {
+    const gateway = await createGateway({ ...config, listenAdmin: false });
+    const { publicUrl } = await gateway.start();
+    serveAsWorker(gateway, publicUrl);
+    return waitForSignal(gateway);
+  }
+  if (config.workers > 1) {
+    return superviseWorkers({
+      workers: config.workers,
+      adminPort: config.adminPort,
+      adminHost: config.adminHost,
+      shutdownGraceMs: config.shutdownGraceMs,
+      logger: createLogger({ level: config.logLevel }),
+      ...(options.workerEnv ? { env: options.workerEnv } : {}),
+      ...(options.onReady ? { onReady: options.onReady } : {}),
+    });
+  }
+  const gateway = await createGateway(config);
+  const { publicUrl, adminUrl } = await gateway.start();
+  options.onReady?.(publicUrl, adminUrl);
+  return waitForSignal(gateway);
 }
 
 function demoBanner(base: string, adminUrl: string): string {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { DEFAULT_JSON_OPTIONS, type JsonOptions } from "../codec/codec.js";
 import type { StaticBackend } from "../registry/static-registry.js";
 
@@ -21,8 +22,44 @@ export interface GatewayConfig {
   refreshIntervalMs: number;
   /** Google service-config YAML with `http.rules`, for backends whose reflection drops options. */
   httpRulesFile: string | undefined;
-  /** Origins allowed by CORS. Default none. */
+  /** Origins allowed by CORS (exact `scheme://host[:port]`, or `*` without credentials). Default none. */
   corsOrigins: string[];
+  /** CORS: allow credentials (cookies, Authorization) from the allowed origins. Default false. */
+  corsCredentials: boolean;
+  /** CORS: how long browsers may cache a preflight answer (`Access-Control-Max-Age`). Default 10 min. */
+  corsMaxAgeMs: number;
+  /** Compress responses (br, gzip, deflate) when the client accepts it. Default true. */
+  compression: boolean;
+  /** Responses smaller than this are sent uncompressed. Default 1 KiB. */
+  compressionThresholdBytes: number;
+  /** gRPC message compression to backends that accept it: `none`, `gzip` or `deflate`. Default none. */
+  backendCompression: "none" | "gzip" | "deflate";
+  /** PEM certificate (chain) file for TLS on the public port; with `tlsKey`. Default none (cleartext). */
+  tlsCert: string | undefined;
+  /** PEM private key file for TLS on the public port. */
+  tlsKey: string | undefined;
+  /** Serve HTTP/2 besides HTTP/1.1 (h2c prior knowledge in cleartext, ALPN h2 with TLS). Default true. */
+  http2: boolean;
+  /** PEM CA bundle to verify TLS backends. Default: the system roots. */
+  backendCa: string | undefined;
+  /** PEM client certificate file for mTLS to TLS backends; with `backendKey`. */
+  backendCert: string | undefined;
+  /** PEM private key file of the client certificate. */
+  backendKey: string | undefined;
+  /** TLS server name to verify backend certificates against, instead of the dialed host. */
+  backendServerName: string | undefined;
+  /** Largest request head (request line + headers) accepted; 431 above it. Default 16 KiB. */
+  maxHeaderBytes: number;
+  /** Concurrent streams per HTTP/2 connection. Default 100. */
+  maxConcurrentStreams: number;
+  /** Requests (streams and WebSockets included) in flight at once; 503 above it. Default 0 = no limit. */
+  maxConcurrentRequests: number;
+  /** How long an idle keep-alive connection (or HTTP/2 session) stays open. Default 65 s. */
+  idleTimeoutMs: number;
+  /** Time a client gets to send the request headers. Default 10 s. */
+  headersTimeoutMs: number;
+  /** Time a client gets to send the whole request (HTTP/1.1). Default 5 min; 0 = no limit. */
+  requestTimeoutMs: number;
   /** pino level. Default info. */
   logLevel: string;
   /** Request body limit, bytes. Default 4 MiB. */
@@ -45,6 +82,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Serve `GET /openapi.json` and `GET /docs` on the public port. Default true. */
   docs: boolean;
+  /** Gateway processes sharing the public port (node:cluster). Default: the number of CPUs. */
+  workers: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
@@ -58,6 +97,25 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   refreshIntervalMs: 30_000,
   httpRulesFile: undefined,
   corsOrigins: [],
+  corsCredentials: false,
+  corsMaxAgeMs: 600_000,
+  compression: true,
+  compressionThresholdBytes: 1024,
+  backendCompression: "none",
+  tlsCert: undefined,
+  tlsKey: undefined,
+  http2: true,
+  backendCa: undefined,
+  backendCert: undefined,
+  backendKey: undefined,
+  backendServerName: undefined,
+  maxHeaderBytes: 16 * 1024,
+  maxConcurrentStreams: 100,
+  maxConcurrentRequests: 0,
+  // Above the 60 s idle timeout of common load balancers, so they never reuse a connection we just closed.
+  idleTimeoutMs: 65_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
   logLevel: "info",
   maxRequestBytes: 4 * 1024 * 1024,
   defaultTimeoutMs: 30_000,
@@ -69,6 +127,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   denyServices: [],
   shutdownGraceMs: 10_000,
   docs: true,
+  workers: availableParallelism(),
 });
 
 /** Fills defaults for everything not given. */

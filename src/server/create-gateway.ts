@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { Registry as PromRegistry } from "prom-client";
 import { buildAdminApp } from "../admin/admin-app.js";
 import { createLogger, routeGrpcLogs } from "../admin/logger.js";
 import { MeasuredUpstream } from "../admin/measured-upstream.js";
@@ -16,14 +17,21 @@ import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
 import { type RouteTable, readHttpRulesFile } from "../router/index.js";
+import { backendChannelOptions } from "../upstream/backend-tls.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
 import { buildPublicApp } from "./build-app.js";
+import { frontOptionsFromConfig } from "./front-options.js";
 
 export interface CreateGatewayOptions extends Partial<GatewayConfig> {
   /** A logger to use (default: pino at `logLevel` on stdout). */
   logger?: Logger;
   /** A registry to use instead of the one the config describes (tests, embedding). */
   registry?: Registry;
+  /**
+   * Listen on the admin port. Default true; false in `--workers` mode, where the supervising process
+   * serves the admin port for all workers and asks them through `adminApp.inject()`.
+   */
+  listenAdmin?: boolean;
 }
 
 export interface RunningGateway {
@@ -32,6 +40,8 @@ export interface RunningGateway {
   readonly app: FastifyInstance;
   /** The admin Fastify app (health, metrics, admin views). */
   readonly adminApp: FastifyInstance;
+  /** The prom-client registry `/metrics` serves (its own, never the global one). */
+  readonly metricsRegistry: PromRegistry;
   readonly gateway: Gateway;
   readonly schemaSync: SchemaSync;
   readonly logger: Logger;
@@ -43,14 +53,17 @@ export interface RunningGateway {
 
 /** Assembles a gateway from configuration: registry → schema sync → catalog → gateway → HTTP apps. */
 export async function createGateway(options: CreateGatewayOptions = {}): Promise<RunningGateway> {
-  const { logger: givenLogger, registry: givenRegistry, ...partial } = options;
+  const { logger: givenLogger, registry: givenRegistry, listenAdmin = true, ...partial } = options;
   const config = resolveConfig(partial);
+  // Read (TLS files) and checked before anything is opened: a bad option fails start-up cleanly.
+  const front = frontOptionsFromConfig(config);
+  const channelOptions = backendChannelOptions(config);
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
   routeGrpcLogs(logger);
   const registry = givenRegistry ?? (await registryFor(config, logger));
   // Scrape-time gauges read the live state; `gateway` is assigned below, before any scrape.
   const prometheus = createPrometheusMetrics({ registry, snapshot: () => gateway.routed().snapshot });
-  const pool = new ChannelPool();
+  const pool = new ChannelPool(channelOptions);
   const deny = new Set(config.denyServices);
   const allow = new Set(config.allowServices);
   const jsonByBackend = new Map<string, JsonOptions>();
@@ -97,6 +110,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     gateway,
     logger,
     maxRequestBytes: config.maxRequestBytes,
+    front,
     telemetry: {
       metrics: prometheus.metrics,
       upstreamCall: (signal) => upstream.callFor(signal),
@@ -125,14 +139,19 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     config,
     app,
     adminApp,
+    metricsRegistry: prometheus.registry,
     gateway,
     schemaSync,
     logger,
     async start() {
       await schemaSync.start();
       const publicUrl = await app.listen({ port: config.port, host: config.host });
-      const adminUrl = await adminApp.listen({ port: config.adminPort, host: config.adminHost });
-      logger.info({ publicUrl, adminUrl }, "refract listening");
+      const adminUrl = listenAdmin
+        ? await adminApp.listen({ port: config.adminPort, host: config.adminHost })
+        : "";
+      // In --workers mode the supervisor announces the gateway (with the admin URL) once all workers listen.
+      if (listenAdmin) logger.info({ publicUrl, adminUrl }, "refract listening");
+      else logger.info({ publicUrl }, "worker listening");
       return { publicUrl, adminUrl };
     },
     close() {
