@@ -224,7 +224,7 @@ function readMapEntry(field: FieldPlan, r: WireReader, end: number, slots: Slots
     const no = tag >>> 3;
     const wt = tag & 7;
     if (no === 0) throw malformed("invalid field number 0 in a map entry");
-    if (no === 1 && wt === keyWt) key = readScalar(field.mapKey, r, entryEnd, true);
+    if (no === 1 && wt === keyWt) key = readScalar(field.mapKey, r, entryEnd, field.strictUtf8);
     else if (no === 2 && wt === valueWt) {
       if (field.kind === Kind.MESSAGE) {
         const valueEnd = r.lengthEnd(entryEnd);

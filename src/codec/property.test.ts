@@ -13,7 +13,7 @@ import { bookType, testAllTypesProto2, testAllTypesProto3 } from "./test-schemas
  * is read back by ext/protojson (the reference) as the same message.
  */
 
-const RUNS = Number(process.env.CODEC_PROPERTY_RUNS ?? 150);
+const RUNS = Number(process.env.CODEC_PROPERTY_RUNS ?? 100);
 const TYPES = [
   ["TestAllTypesProto3", testAllTypesProto3()],
   ["TestAllTypesProto2", testAllTypesProto2()],
@@ -53,7 +53,7 @@ describe("every option combination prints JSON that ext/protojson reads as the s
             assertSameMessage(type, reread, bytes, json);
           }
         }),
-        { numRuns: Math.ceil(RUNS / 3) },
+        { numRuns: Math.ceil(RUNS / 4) },
       );
     });
   }
@@ -68,7 +68,7 @@ describe("the text and value forms agree", () => {
           for (const codec of codecs)
             assert.equal(codec.binaryToJson(bytes), JSON.stringify(codec.binaryToValue(bytes)));
         }),
-        { numRuns: Math.ceil(RUNS / 3) },
+        { numRuns: Math.ceil(RUNS / 4) },
       );
     });
   }

@@ -24,7 +24,7 @@ export class WireWriter implements Int64Halves {
   lo = 0;
   hi = 0;
 
-  constructor(initialSize = 1024) {
+  constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafeSlow(initialSize);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
