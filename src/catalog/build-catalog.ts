@@ -1,6 +1,6 @@
 import protobuf from "protobufjs";
 import type { JsonOptions } from "../codec/codec.js";
-import { createMessageCodec } from "../codec/json-codec.js";
+import { codecFor } from "../codec/codec-cache.js";
 import type { DescriptorFile } from "../reflection/descriptor-file.js";
 import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
@@ -111,8 +111,8 @@ export class CatalogBuilder {
       for (const { method, instances: serving } of backendMethods.values()) {
         methodsByPath.set(method.path, {
           ...method,
-          requestCodec: createMessageCodec(method.requestType, method.jsonOptions),
-          responseCodec: createMessageCodec(method.responseType, method.jsonOptions),
+          requestCodec: codecFor(method.requestType, method.jsonOptions),
+          responseCodec: codecFor(method.responseType, method.jsonOptions),
           instances: serving,
         });
       }

@@ -1,7 +1,8 @@
 import protobuf from "protobufjs";
-import type { JsonOptions, MessageCodec } from "../codec/codec.js";
-import { createMessageCodec } from "../codec/json-codec.js";
+import type { JsonOptions } from "../codec/codec.js";
+import { codecFor } from "../codec/codec-cache.js";
 import type { AnyJson } from "../errors.js";
+import { bundleRoot } from "../reflection/schema-root.js";
 
 /**
  * `grpc-status-details-bin` → `google.rpc.Status.details` as proto3 JSON (CONTRACT.md §3). Each detail
@@ -55,17 +56,6 @@ const WRAPPED_IN_ANY = new Set([
   "google.protobuf.Any",
 ]);
 
-// Compiled once per type and options object (the gateway hands out one frozen options object per backend).
-const codecs = new WeakMap<protobuf.Type, Map<JsonOptions, MessageCodec>>();
-
-function codecFor(type: protobuf.Type, options: JsonOptions): MessageCodec {
-  let byOptions = codecs.get(type);
-  if (!byOptions) codecs.set(type, (byOptions = new Map()));
-  let codec = byOptions.get(options);
-  if (!codec) byOptions.set(options, (codec = createMessageCodec(type, options)));
-  return codec;
-}
-
 export function decodeStatusDetails(
   bytes: Uint8Array,
   root: protobuf.Root,
@@ -85,13 +75,9 @@ export function decodeStatusDetails(
       "@type": detail.type_url,
       value: Buffer.from(detail.value).toString("base64"),
     });
-    let type: protobuf.Type;
-    try {
-      type = root.lookupType(typeName);
-      type.resolveAll();
-    } catch {
-      return raw();
-    }
+    // The backend's own types first, then the bundled google/rpc ones it may not link itself.
+    const type = resolveType(root, typeName) ?? resolveType(bundleRoot(), typeName);
+    if (!type) return raw();
     try {
       const json = codecFor(type, options).binaryToValue(detail.value);
       if (typeName === "google.rpc.RetryInfo") retryAfterSeconds = retrySeconds(json);
@@ -102,6 +88,16 @@ export function decodeStatusDetails(
     }
   });
   return { details, retryAfterSeconds };
+}
+
+function resolveType(root: protobuf.Root, name: string): protobuf.Type | undefined {
+  try {
+    const type = root.lookupType(name);
+    type.resolveAll();
+    return type;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RetryInfo.retry_delay in its JSON form ("1.5s") → whole seconds, rounded up (Retry-After takes integers). */

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import protobuf from "protobufjs";
 import "protobufjs/ext/descriptor.js";
+import { bundleFilesFor, sharedBundleRoot } from "./bundle-index.js";
 import { bundledFiles, type DescriptorFile, type FileDescriptorProtoMessage } from "./descriptor-file.js";
 
 /**
@@ -16,22 +17,32 @@ export interface SchemaRoot {
   problems: string[];
 }
 
-// The canonical well-known types go first: every stack agrees on them, and @grpc/reflection's merged
-// synthetic `google_protobuf.proto` can carry odd fields (one literally named `.google.api.http`).
-const PREFERRED_BUNDLE_PREFIXES = ["google/protobuf/", "google/api/", "google/rpc/"];
+// The canonical well-known types go first (only those the backend uses; see bundle-index.ts): every
+// stack agrees on them, and @grpc/reflection's merged synthetic `google_protobuf.proto` can carry odd
+// fields (one literally named `.google.api.http`).
 
 export function buildSchemaRoot(files: Iterable<DescriptorFile>): SchemaRoot {
   const root = new protobuf.Root();
   const problems: string[] = [];
-  const bundle = bundledFiles().filter((f) => PREFERRED_BUNDLE_PREFIXES.some((p) => f.name.startsWith(p)));
+  const backendFiles = [...files];
+  const bundle = bundleFilesFor(backendFiles);
   for (const file of bundle) addFile(root, file.proto, problems, false);
   const bundleNames = new Set(bundle.map((f) => f.name));
   // A backend's own copy of a bundled type is expected (every server ships the WKTs), not a problem.
-  const bundledPackages = new Set(bundle.map((f) => f.package));
-  for (const file of files) {
+  const bundledPackages = new Set(bundledFiles().map((f) => f.package));
+  for (const file of backendFiles) {
     if (!bundleNames.has(file.name)) addFile(root, file.proto, problems, !bundledPackages.has(file.package));
   }
   return { root, problems };
+}
+
+/** The whole bundle in one root, shared: the fallback for types a backend's root does not link (error details). */
+export function bundleRoot(): protobuf.Root {
+  return sharedBundleRoot((files) => {
+    const root = new protobuf.Root();
+    for (const file of files) addFile(root, file.proto, [], false);
+    return root;
+  });
 }
 
 function addFile(
