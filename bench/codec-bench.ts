@@ -42,9 +42,9 @@ export interface CodecBenchReport {
 }
 
 export interface CodecBenchOptions {
-  /** Measuring time per case and round, in milliseconds. Default 200. */
+  /** Measuring time per case and round, in milliseconds. Default 150. */
   readonly timePerCaseMs?: number;
-  /** Rounds per case (the median is reported). Default 5. */
+  /** Interleaved rounds per case (the median is reported). Default 7. */
   readonly rounds?: number;
 }
 
@@ -95,53 +95,88 @@ export function benchPayloads(): { name: string; json: string }[] {
   ];
 }
 
-function measure(fn: () => unknown, timeMs: number, rounds: number): CaseResult {
-  const warmEnd = performance.now() + timeMs;
-  while (performance.now() < warmEnd) fn();
-  const results: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let ops = 0;
-    let batch = 16;
-    const start = process.hrtime.bigint();
-    const deadline = start + BigInt(Math.round(timeMs * 1e6));
-    let now = start;
-    while (now < deadline) {
-      for (let i = 0; i < batch; i++) fn();
-      ops += batch;
-      batch = Math.min(batch * 2, 4096);
-      now = process.hrtime.bigint();
-    }
-    results.push(Number(now - start) / ops);
+/** Nanoseconds per call of `fn`, timed for about `timeMs`. */
+function timeOnce(fn: () => void, timeMs: number): number {
+  let ops = 0;
+  let batch = 16;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(timeMs * 1e6));
+  let now = start;
+  while (now < deadline) {
+    for (let i = 0; i < batch; i++) fn();
+    ops += batch;
+    batch = Math.min(batch * 2, 4096);
+    now = process.hrtime.bigint();
   }
-  results.sort((a, b) => a - b);
-  return { nsPerOp: results[Math.floor(results.length / 2)]! };
+  return Number(now - start) / ops;
+}
+
+/**
+ * Times every case in interleaved rounds (case A, B, C, then A, B, C again…) and keeps each case's
+ * median: a burst of load elsewhere on the machine then hits all cases alike, so ratios stay honest.
+ */
+function measureAll(
+  cases: Record<string, () => void>,
+  timeMs: number,
+  rounds: number,
+): Record<string, CaseResult> {
+  const samples: Record<string, number[]> = {};
+  for (const [name, fn] of Object.entries(cases)) {
+    timeOnce(fn, timeMs); // warm-up (and JIT)
+    samples[name] = [];
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(cases)) samples[name]!.push(timeOnce(fn, timeMs));
+  }
+  const out: Record<string, CaseResult> = {};
+  for (const [name, list] of Object.entries(samples)) {
+    list.sort((a, b) => a - b);
+    out[name] = { nsPerOp: list[Math.floor(list.length / 2)]! };
+  }
+  return out;
 }
 
 let sink: unknown;
 
 export async function benchCodec(options: CodecBenchOptions = {}): Promise<CodecBenchReport> {
-  const timeMs = options.timePerCaseMs ?? 200;
-  const rounds = options.rounds ?? 5;
+  const timeMs = options.timePerCaseMs ?? 150;
+  const rounds = options.rounds ?? 7;
   const type: protobuf.Type = bookType();
   const codec = createMessageCodec(type, DEFAULT_JSON_OPTIONS);
   const payloads: PayloadResult[] = [];
   for (const { name, json } of benchPayloads()) {
     const value = JSON.parse(json);
     const bytes = codec.jsonToBinary(json);
-    const run = (fn: () => unknown) =>
-      measure(
-        () => {
-          sink = fn();
+    const m = measureAll(
+      {
+        jsonParse: () => {
+          sink = JSON.parse(json);
         },
-        timeMs,
-        rounds,
-      );
-    const jsonParse = run(() => JSON.parse(json));
-    const jsonStringify = run(() => JSON.stringify(value));
-    const jsonToBinary = run(() => codec.jsonToBinary(json));
-    const binaryToJson = run(() => codec.binaryToJson(bytes));
-    const protojsonJsonToBinary = run(() => type.encode(protojson.fromJsonString(type, json)).finish());
-    const protojsonBinaryToJson = run(() => JSON.stringify(protojson.toJson(type, type.decode(bytes))));
+        jsonStringify: () => {
+          sink = JSON.stringify(value);
+        },
+        jsonToBinary: () => {
+          sink = codec.jsonToBinary(json);
+        },
+        binaryToJson: () => {
+          sink = codec.binaryToJson(bytes);
+        },
+        protojsonJsonToBinary: () => {
+          sink = type.encode(protojson.fromJsonString(type, json)).finish();
+        },
+        protojsonBinaryToJson: () => {
+          sink = JSON.stringify(protojson.toJson(type, type.decode(bytes)));
+        },
+      },
+      timeMs,
+      rounds,
+    );
+    const jsonParse = m.jsonParse!;
+    const jsonStringify = m.jsonStringify!;
+    const jsonToBinary = m.jsonToBinary!;
+    const binaryToJson = m.binaryToJson!;
+    const protojsonJsonToBinary = m.protojsonJsonToBinary!;
+    const protojsonBinaryToJson = m.protojsonBinaryToJson!;
     payloads.push({
       name,
       jsonBytes: Buffer.byteLength(json),

@@ -10,8 +10,10 @@
 export interface JsonOptions {
   /**
    * Emit every field, with its default, in responses. Default true. Presence rules apply: proto3
-   * `optional` fields and oneof members appear only when set; an unset message field is `null` (an unset
+   * `optional` fields, oneof members and other explicit-presence fields (proto2, editions) appear only
+   * when set; an unset message field is `null`, as grpc-gateway prints it (an unset
    * google.protobuf.Value is omitted, since `null` is a Value); repeated fields are `[]`, maps `{}`.
+   * Either way, a default value the backend wrote explicitly on the wire renders like an absent one.
    */
   emitUnpopulated: boolean;
   /** Use proto field names (`created_at`) instead of lowerCamel/json_name in responses. Default false. */
@@ -33,8 +35,11 @@ export const DEFAULT_JSON_OPTIONS: Readonly<JsonOptions> = Object.freeze({
 });
 
 /**
- * JSON ⇄ binary for one message type. Decoding errors are GatewayError INVALID_ARGUMENT whose message
+ * JSON ⇄ binary for one message type. Request errors are GatewayError INVALID_ARGUMENT whose message
  * starts with the JSON path of the offending value (`items[3].createdAt: invalid timestamp "2024-13-01"`).
+ * Response errors are DATA_LOSS (the backend's bytes are not valid protobuf) or INTERNAL (valid, but
+ * with no JSON form: a Timestamp out of range, a NaN in a google.protobuf.Value), with the path too.
+ * Responses print fields in declaration order and map keys sorted, whatever order the backend used.
  */
 export interface MessageCodec {
   /** Fully-qualified message name without leading dot (`acme.library.v1.Book`). */
@@ -48,8 +53,8 @@ export interface MessageCodec {
   bytesToBinary(body: Uint8Array): Uint8Array;
   /** An already-parsed JSON value (e.g. a body merged with path/query bindings) → protobuf bytes. */
   valueToBinary(value: unknown): Uint8Array;
-  /** protobuf bytes → JSON text. */
+  /** protobuf bytes → JSON text (printed directly; a double -0 prints as -0). */
   binaryToJson(bytes: Uint8Array): string;
-  /** protobuf bytes → JSON value (for `response_body` and stream framing). */
+  /** protobuf bytes → JSON value (for `response_body` and stream framing); JSON.stringify of it is binaryToJson. */
   binaryToValue(bytes: Uint8Array): unknown;
 }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import protojson from "protobufjs/ext/protojson.js";
 import { GatewayError } from "../errors.js";
 import { messageBytesArbitrary } from "./test-arbitraries.js";
-import { assertSameMessage, codecWith, outputOptionMatrix } from "./test-oracle.js";
+import { assertSameMessage, codecWith, outputOptionMatrix, rejection } from "./test-oracle.js";
 import { bookType, testAllTypesProto2, testAllTypesProto3 } from "./test-schemas.js";
 
 /**
@@ -72,6 +72,40 @@ describe("the text and value forms agree", () => {
       );
     });
   }
+});
+
+describe("any JSON object is a valid google.protobuf.Struct", () => {
+  const type = testAllTypesProto3();
+  const codec = codecWith(type, { emitUnpopulated: false });
+  const object = fc.dictionary(fc.string({ unit: "binary", maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), {
+    maxKeys: 5,
+  });
+
+  it("is accepted (escapes and all) and comes back equal", () => {
+    fc.assert(
+      fc.property(object, (struct) => {
+        const text = JSON.stringify({ optionalStruct: struct });
+        const back = JSON.parse(codec.binaryToJson(codec.jsonToBinary(text)));
+        assert.deepStrictEqual(back, JSON.parse(text));
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it("with one key repeated, is rejected as a duplicate, at its path", () => {
+    fc.assert(
+      fc.property(object, fc.string({ unit: "binary", maxLength: 6 }), (struct, key) => {
+        const inner = JSON.stringify(struct).slice(1, -1);
+        const member = `${JSON.stringify(key)}:1`;
+        const text = `{"optionalStruct":{${member},${inner.length > 0 ? `${inner},` : ""}${member}}}`;
+        assert.match(
+          rejection(() => codec.jsonToBinary(text)),
+          /^optionalStruct: duplicate key /,
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });
 
 describe("garbage never crashes the codec", () => {
