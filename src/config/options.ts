@@ -150,7 +150,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: "tlsCert",
     flag: "tls-cert",
     kind: "string",
-    description: "PEM certificate chain file: serve TLS on the public port (HTTP/2 by ALPN and HTTP/1.1); with `--tls-key`.",
+    description:
+      "PEM certificate chain file: serve TLS on the public port (HTTP/2 by ALPN and HTTP/1.1); with `--tls-key`.",
     defaultText: "none",
     schema: { minLength: 1 },
   },
@@ -166,7 +167,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: "http2",
     flag: "http2",
     kind: "boolean",
-    description: "Serve HTTP/2 besides HTTP/1.1 on the public port (h2c prior knowledge in cleartext, ALPN h2 with TLS).",
+    description:
+      "Serve HTTP/2 besides HTTP/1.1 on the public port (h2c prior knowledge in cleartext, ALPN h2 with TLS).",
     defaultText: "true",
   },
   {
@@ -220,7 +222,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: "maxConcurrentRequests",
     flag: "max-concurrent-requests",
     kind: "integer",
-    description: "Requests in flight at once (streams and WebSockets included); 503 with `Retry-After` above it; 0 = no limit.",
+    description:
+      "Requests in flight at once (streams and WebSockets included); 503 with `Retry-After` above it; 0 = no limit.",
     defaultText: "0",
     schema: { minimum: 0 },
   },

@@ -15,6 +15,7 @@ import {
 } from "../admin/request-telemetry.js";
 import { errors, GatewayError, toGatewayError } from "../errors.js";
 import type { Gateway } from "../gateway/gateway.js";
+import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
 
 export interface PublicAppOptions {
   gateway: Gateway;
@@ -25,6 +26,8 @@ export interface PublicAppOptions {
   telemetry?: RequestTelemetryOptions;
   /** Serve `GET /openapi.json` and `GET /docs` (CONTRACT.md §1). Default: not served. */
   docs?: DocsRoutesOptions;
+  /** HTTP/2, TLS, CORS, compression and limits of the public port. Default: plain Fastify HTTP/1.1. */
+  front?: FrontOptions;
 }
 
 const JSON_TYPES = ["application/json"];
@@ -46,6 +49,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     },
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    ...frontServerOptions(options.front, options.logger),
   }) as unknown as FastifyInstance;
 
   // Bodies stay text: the codec parses JSON itself (with paths in its errors), never twice.
@@ -59,6 +63,8 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     reply.header("x-request-id", request.id);
   });
   const telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
+  // Before any route: compression attaches its hooks to routes as they are declared.
+  registerFrontPlugins(app, options.front);
   // Registered before the catch-all's requests arrive; static routes win over `/*` in find-my-way.
   if (options.docs) registerDocsRoutes(app, options.docs);
 

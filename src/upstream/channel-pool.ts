@@ -1,15 +1,22 @@
 import * as grpc from "@grpc/grpc-js";
 import { type BackendInstance, type BackendSet, instanceKey } from "../registry/registry.js";
 
-/** Credentials for dialing backends (issue: TLS/mTLS per backend comes with the client-readiness work). */
+/** How channels to backends are made. */
 export interface ChannelPoolOptions {
   /** Max response message size accepted from backends, bytes. Default 16 MiB. */
   maxResponseBytes?: number;
   /** Max message size for reflection answers, bytes. Default 64 MiB (descriptor sets of big APIs). */
   maxReflectionBytes?: number;
-  /** Credentials for instances whose metadata asks for TLS. Default: system roots. */
+  /** Credentials for instances whose metadata asks for TLS (src/upstream/backend-tls.ts). Default: system roots. */
   tlsCredentials?: grpc.ChannelCredentials;
+  /** Name TLS backends' certificates are verified against instead of the dialed host. Default: none. */
+  tlsServerName?: string;
+  /** Compress request messages to backends that advertise the algorithm (`grpc-accept-encoding`). Default: none. */
+  compression?: "gzip" | "deflate";
 }
+
+// grpc-js's compression algorithm numbers (compression-algorithms.ts: identity 0, deflate 1, gzip 2).
+const COMPRESSION_ALGORITHM = { deflate: 1, gzip: 2 } as const;
 
 interface Entry {
   instance: BackendInstance;
@@ -30,7 +37,8 @@ interface Entry {
  */
 export class ChannelPool {
   readonly #entries = new Map<string, Entry>();
-  readonly #options: Required<Omit<ChannelPoolOptions, "tlsCredentials">> & { tls: grpc.ChannelCredentials };
+  readonly #options: Required<Pick<ChannelPoolOptions, "maxResponseBytes" | "maxReflectionBytes">> &
+    Pick<ChannelPoolOptions, "tlsServerName" | "compression"> & { tls: grpc.ChannelCredentials };
   readonly #reconnectListeners = new Set<(instance: BackendInstance) => void>();
 
   constructor(options: ChannelPoolOptions = {}) {
@@ -38,6 +46,8 @@ export class ChannelPool {
       maxResponseBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
       maxReflectionBytes: options.maxReflectionBytes ?? 64 * 1024 * 1024,
       tls: options.tlsCredentials ?? grpc.credentials.createSsl(),
+      ...(options.tlsServerName === undefined ? {} : { tlsServerName: options.tlsServerName }),
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
     };
   }
 
@@ -105,6 +115,10 @@ export class ChannelPool {
       "grpc.use_local_subchannel_pool": 1,
     };
     if (instance.metadata.authority) options["grpc.default_authority"] = instance.metadata.authority;
+    const { tlsServerName, compression } = this.#options;
+    if (instance.metadata.tls && tlsServerName) options["grpc.ssl_target_name_override"] = tlsServerName;
+    // grpc-js stops compressing towards a server whose grpc-accept-encoding lacks the algorithm.
+    if (compression) options["grpc.default_compression_algorithm"] = COMPRESSION_ALGORITHM[compression];
     const credentials = instance.metadata.tls ? this.#options.tls : grpc.credentials.createInsecure();
     return new grpc.Client(instance.address, credentials, options);
   }
