@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       "--host=127.0.0.1",
       "--admin-port=0",
       "--log-level=info",
+      "--workers=1",
       `--backend=bench=${addresses.bench}`,
     ],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },

@@ -1,0 +1,369 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import autocannon from "autocannon";
+import protobuf from "protobufjs";
+import protojson from "protobufjs/ext/protojson.js";
+import { largePayload, smallPayload } from "./payloads.js";
+
+/**
+ * The end-to-end part of `npm run bench`: the gateway's unary hot path against its ceiling (the same
+ * backend called directly with grpc-js at the same concurrency) and its floor (a static Fastify reply of
+ * the same JSON), in one run, on this machine. Backend, gateway and static server each run in their own
+ * process so the gateway's CPU time per request can be read from /proc (with `--workers 2`, summed over
+ * the worker processes).
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const WARMUP_S = 2;
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+export interface LoadResult {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+}
+
+interface ProcessSample {
+  cpuMs: number;
+  rssBytes: number;
+}
+
+function sample(pid: number): ProcessSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat(5))
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return { cpuMs: (ticks * 1000) / CLOCK_TICKS, rssBytes: Number(rss?.[1] ?? 0) * 1024 };
+}
+
+/**
+ * Starts a child and resolves with the first stdout line `ready` accepts (mapped), e.g. its URL.
+ * Later output is drained so the child never blocks on a full pipe.
+ */
+async function spawnReady(
+  args: string[],
+  env: Record<string, string> = {},
+  ready: (line: string) => string | undefined = (line) => line,
+): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
+    lines.on("line", (l) => {
+      const value = ready(l);
+      if (value !== undefined) {
+        clearTimeout(timer);
+        resolve(value);
+      }
+    });
+  });
+  return { child, line };
+}
+
+/** The gateway logs JSON lines; the one with `publicUrl` says where it listens. */
+function listeningUrl(line: string): string | undefined {
+  try {
+    return (JSON.parse(line) as { publicUrl?: string }).publicUrl;
+  } catch {
+    return undefined;
+  }
+}
+
+function load(
+  url: string,
+  options: { method: "GET" | "POST"; body?: string; durationS: number },
+): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        method: options.method,
+        connections: CONNECTIONS,
+        duration: options.durationS,
+        headers: { "content-type": "application/json" },
+        ...(options.body === undefined ? {} : { body: options.body }),
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        resolve({
+          requestsPerSec: result.requests.average,
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          requests: result.requests.total,
+          errors: result.errors + result.non2xx,
+        });
+      },
+    );
+  });
+}
+
+/**
+ * The ceiling: CONNECTIONS concurrent loops of unary calls with a plain grpc-js client that encodes and
+ * decodes each message with protobufjs, as a Node application would.
+ */
+async function direct(
+  address: string,
+  payload: Record<string, unknown>,
+  durationS: number,
+): Promise<LoadResult> {
+  const schema = await protobuf.load(join(here, "bench.proto"));
+  const type = schema.lookupType("refract.bench.v1.Payload");
+  const message = protojson.fromJson(type, payload);
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + durationS * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const start = performance.now();
+      await new Promise<void>((resolve) =>
+        client.makeUnaryRequest(
+          "/refract.bench.v1.BenchService/Echo",
+          (m: protobuf.Message) => Buffer.from(type.encode(m).finish()),
+          (bytes: Buffer) => type.decode(bytes),
+          message,
+          (error) => {
+            if (error) errors++;
+            else latencies.push(performance.now() - start);
+            resolve();
+          },
+        ),
+      );
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  const elapsedS = (performance.now() - started) / 1000;
+  client.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    requestsPerSec: latencies.length / elapsedS,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    requests: latencies.length,
+    errors,
+  };
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  workers: number;
+  requestBytes: number;
+  responseBytes: number;
+  gateway: LoadResult & { cpuUsPerRequest: number; rssMiB: number };
+  direct?: LoadResult;
+  static?: LoadResult;
+  ratios: { gatewayToDirect?: number; gatewayToStatic?: number };
+}
+
+interface Scenario {
+  scenario: string;
+  method: "GET" | "POST";
+  path: string;
+  body?: string;
+  /** The Echo request the direct client sends for the same work. */
+  direct: Record<string, unknown>;
+  workers: number;
+  compare: boolean;
+}
+
+/** CPU and memory of a process and its children (the workers of `--workers N`). */
+function sampleTree(pid: number): ProcessSample {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  return [pid, ...children]
+    .map(sample)
+    .reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rssBytes: a.rssBytes + b.rssBytes }));
+}
+
+async function startGateway(addresses: { bench: string }, workers: number) {
+  return spawnReady(
+    [
+      join(root, "dist/src/cli/main.js"),
+      "--port=0",
+      "--host=127.0.0.1",
+      "--admin-port=0",
+      "--log-level=info",
+      `--workers=${workers}`,
+      `--http-rules=${join(here, "http-rules.yaml")}`,
+      `--backend=bench=${addresses.bench}`,
+    ],
+    {},
+    listeningUrl,
+  );
+}
+
+export async function benchEndToEnd(): Promise<ScenarioResult[]> {
+  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "inherit" });
+  const backends = await spawnReady(["--import", "tsx", join(here, "bench-backend.ts")]);
+  const addresses = JSON.parse(backends.line) as { bench: string; library: string };
+  const echo = "/refract.bench.v1.BenchService/Echo";
+  const scenarios: Scenario[] = [
+    {
+      scenario: "unary small, default route",
+      method: "POST",
+      path: echo,
+      body: JSON.stringify(smallPayload),
+      direct: smallPayload,
+      workers: 1,
+      compare: true,
+    },
+    {
+      scenario: "unary large, default route",
+      method: "POST",
+      path: echo,
+      body: JSON.stringify(largePayload),
+      direct: largePayload,
+      workers: 1,
+      compare: true,
+    },
+    {
+      scenario: "REST GET /v1/payloads/{id}?name=",
+      method: "GET",
+      path: "/v1/payloads/1234567890123456789?name=Ada%20Lovelace",
+      direct: { id: "1234567890123456789", name: "Ada Lovelace" },
+      workers: 1,
+      compare: true,
+    },
+    {
+      scenario: "unary small, --workers 2",
+      method: "POST",
+      path: echo,
+      body: JSON.stringify(smallPayload),
+      direct: smallPayload,
+      workers: 2,
+      compare: false,
+    },
+  ];
+  const results: ScenarioResult[] = [];
+  try {
+    for (const s of scenarios) {
+      const gateway = await startGateway(addresses, s.workers);
+      try {
+        const url = `${gateway.line}${s.path}`;
+        const request = { method: s.method, ...(s.body === undefined ? {} : { body: s.body }) };
+        const probe = await fetch(url, { ...request, headers: { "content-type": "application/json" } });
+        const answer = await probe.text();
+        if (probe.status !== 200)
+          throw new Error(`${s.scenario}: gateway answered ${probe.status}: ${answer}`);
+        await load(url, { ...request, durationS: WARMUP_S });
+        const before = sampleTree(gateway.child.pid!);
+        const through = await load(url, { ...request, durationS: DURATION_S });
+        const after = sampleTree(gateway.child.pid!);
+        const result: ScenarioResult = {
+          scenario: s.scenario,
+          workers: s.workers,
+          requestBytes: s.body?.length ?? 0,
+          responseBytes: answer.length,
+          gateway: {
+            ...through,
+            cpuUsPerRequest: ((after.cpuMs - before.cpuMs) * 1000) / Math.max(1, through.requests),
+            rssMiB: after.rssBytes / 1024 / 1024,
+          },
+          ratios: {},
+        };
+        if (s.compare) {
+          result.direct = await direct(addresses.bench, s.direct, DURATION_S);
+          const floorServer = await spawnReady(["--import", "tsx", join(here, "static-server.ts")], {
+            REFRACT_BENCH_BODY: answer,
+          });
+          const floorUrl = `${floorServer.line}${s.path}`;
+          await load(floorUrl, { ...request, durationS: WARMUP_S });
+          result.static = await load(floorUrl, { ...request, durationS: DURATION_S });
+          floorServer.child.kill("SIGTERM");
+          result.ratios = {
+            gatewayToDirect: through.requestsPerSec / result.direct.requestsPerSec,
+            gatewayToStatic: through.requestsPerSec / result.static.requestsPerSec,
+          };
+        }
+        results.push(result);
+      } finally {
+        gateway.child.kill("SIGTERM");
+        await new Promise((resolve) => gateway.child.once("exit", resolve));
+      }
+    }
+  } finally {
+    backends.child.kill("SIGTERM");
+  }
+  return results;
+}
+
+export function formatEndToEnd(results: ScenarioResult[]): string {
+  const fmt = (n: number | undefined, digits = 0): string => (n === undefined ? "-" : n.toFixed(digits));
+  const rows = [
+    [
+      "scenario",
+      "who",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "CPU µs/req",
+      "RSS MiB",
+      "vs direct",
+      "vs static",
+    ],
+  ];
+  for (const r of results) {
+    rows.push([
+      r.scenario,
+      "gateway",
+      fmt(r.gateway.requestsPerSec),
+      fmt(r.gateway.p50Ms, 2),
+      fmt(r.gateway.p99Ms, 2),
+      fmt(r.gateway.errors),
+      fmt(r.gateway.cpuUsPerRequest, 1),
+      fmt(r.gateway.rssMiB, 1),
+      fmt(r.ratios.gatewayToDirect, 2),
+      fmt(r.ratios.gatewayToStatic, 2),
+    ]);
+    if (r.direct)
+      rows.push([
+        "",
+        "direct grpc-js",
+        fmt(r.direct.requestsPerSec),
+        fmt(r.direct.p50Ms, 2),
+        fmt(r.direct.p99Ms, 2),
+        fmt(r.direct.errors),
+        "",
+        "",
+        "",
+        "",
+      ]);
+    if (r.static)
+      rows.push([
+        "",
+        "static fastify",
+        fmt(r.static.requestsPerSec),
+        fmt(r.static.p50Ms, 2),
+        fmt(r.static.p99Ms, 2),
+        fmt(r.static.errors),
+        "",
+        "",
+        "",
+        "",
+      ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const table = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ")).join("\n");
+  return `${table}\n${CONNECTIONS} connections, ${DURATION_S} s per measurement after ${WARMUP_S} s warm-up, HTTP/1.1 keep-alive (autocannon); backend, gateway, static server and load generator share this machine's cores\n`;
+}
