@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import websocket from "@fastify/websocket";
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -14,8 +15,16 @@ import {
   type RequestTelemetryOptions,
 } from "../admin/request-telemetry.js";
 import { errors, GatewayError, toGatewayError } from "../errors.js";
-import type { Gateway } from "../gateway/gateway.js";
+import type { Gateway, HttpExchange } from "../gateway/gateway.js";
 import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
+import {
+  createRouteMemo,
+  createStreamContext,
+  registerBodyParsers,
+  serveStreamingRequest,
+  splitUrl,
+} from "./streaming-http.js";
+import { serveWebSocket, websocketPluginOptions } from "./websocket.js";
 
 export interface PublicAppOptions {
   gateway: Gateway;
@@ -52,9 +61,11 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     ...frontServerOptions(options.front, options.logger),
   }) as unknown as FastifyInstance;
 
-  // Bodies stay text: the codec parses JSON itself (with paths in its errors), never twice.
+  // Bodies stay text: the codec parses JSON itself (with paths in its errors), never twice. Client and
+  // bidi streams get the raw request stream instead (NDJSON, one message per line, read as it arrives).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
+  const routeOf = createRouteMemo(options.gateway);
+  registerBodyParsers(app, { routeOf, maxRequestBytes: options.maxRequestBytes });
   app.addContentTypeParser("*", (request, _payload, done) => {
     done(errors.unsupportedMediaType(String(request.headers["content-type"]), JSON_TYPES), undefined);
   });
@@ -72,7 +83,12 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     sendError(request, reply, fromFrameworkError(error, options.maxRequestBytes), telemetry),
   );
 
-  app.all("/*", async (request, reply) => {
+  const streams = createStreamContext({
+    gateway: options.gateway,
+    metrics: options.telemetry?.metrics ?? NOOP_METRICS,
+    maxRequestBytes: options.maxRequestBytes,
+  });
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const abort = new AbortController();
     telemetry.note(request, { signal: abort.signal });
     // A client that goes away before the answer cancels the backend call at once.
@@ -80,26 +96,53 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     const onClose = (): void => {
       if (!reply.raw.writableEnded) abort.abort();
     };
+    const { path, query } = splitUrl(request.url);
+    const exchange: HttpExchange = {
+      verb: request.method,
+      path,
+      query,
+      headers: request.headers,
+      body: typeof request.body === "string" ? request.body : undefined,
+      requestId: request.id,
+      remoteAddress: request.ip,
+      signal: abort.signal,
+      log: request.log,
+    };
+    // Resolved once: by the body parser when there was a body, else here (404/405 thrown).
+    const route = routeOf(request);
     reply.raw.once("close", onClose);
-    const url = request.url;
-    const q = url.indexOf("?");
+    if (route.method.kind !== "unary") {
+      // Streams keep the close listener to the end: a disconnect mid-stream cancels the call.
+      telemetry.note(request, { method: route.method });
+      return serveStreamingRequest(streams, request, reply, exchange, route, {
+        noteError: (error) => telemetry.note(request, { error }),
+      });
+    }
     const result = await options.gateway
-      .unary({
-        verb: request.method,
-        path: q === -1 ? url : url.slice(0, q),
-        query: q === -1 ? "" : url.slice(q + 1),
-        headers: request.headers,
-        body: typeof request.body === "string" ? request.body : undefined,
-        requestId: request.id,
-        remoteAddress: request.ip,
-        signal: abort.signal,
-        log: request.log,
-      })
+      .unary(exchange, route)
       .finally(() => reply.raw.off("close", onClose));
     // The access-log line is written by the telemetry hook when the response closes.
     telemetry.note(request, { method: result.method });
     reply.code(200).headers(result.headers).header("content-type", "application/json; charset=utf-8");
     return result.body;
+  };
+  // WebSocket upgrades (GET + Upgrade on any gateway path) are routed like requests; the plugin must be
+  // loaded before the routes are added so that it sees them, hence the nested register.
+  app.register(websocket, websocketPluginOptions(options.maxRequestBytes));
+  app.register(async (scope) => {
+    scope.route({ method: scope.supportedMethods.filter((m) => m !== "GET"), url: "/*", handler: handle });
+    scope.route({
+      method: "GET",
+      url: "/*",
+      exposeHeadRoute: false,
+      handler: handle,
+      wsHandler: (socket, request) =>
+        serveWebSocket(streams, socket, request, {
+          start: (signal) => telemetry.note(request, { signal }),
+          method: (method) => telemetry.note(request, { method }),
+          error: (error) => telemetry.note(request, { error }),
+        }),
+    });
   });
   return app;
 }

@@ -1,0 +1,88 @@
+import type { WebsocketPluginOptions } from "@fastify/websocket";
+import type { FastifyRequest } from "fastify";
+import type { RawData, WebSocket } from "ws";
+import type { CatalogMethod } from "../catalog/catalog.js";
+import type { GatewayError } from "../errors.js";
+import type { HttpExchange } from "../gateway/gateway.js";
+import type { StreamContext } from "../gateway/streaming.js";
+import { type FrameSocket, openSocketSession } from "../gateway/streaming-socket.js";
+import { splitUrl } from "./streaming-http.js";
+
+/**
+ * The WebSocket adapter: `GET` + `Upgrade` on any gateway path opens a socket whose frames are handed
+ * to the framework-free session (src/gateway/streaming-socket.ts). @fastify/websocket runs the upgrade
+ * through Fastify's routing first, so hooks (request id, telemetry) see it like any request.
+ */
+
+/** Options of @fastify/websocket: frames above the body limit are refused by `ws` (close 1009). */
+export function websocketPluginOptions(maxRequestBytes: number): WebsocketPluginOptions {
+  return {
+    options: { maxPayload: maxRequestBytes },
+    // A client that vanishes without a close frame is ordinary; not an error-level event.
+    errorHandler(error, socket, request) {
+      request.log.info({ err: error }, "websocket error");
+      socket.terminate();
+    },
+  };
+}
+
+export interface SocketTelemetry {
+  /** Per-request signal: lets the telemetry find the backend call of a unary method. */
+  start(signal: AbortSignal): void;
+  method(method: CatalogMethod): void;
+  error(error: GatewayError): void;
+}
+
+/** Serves one upgraded socket until the call ends or the client goes away. */
+export function serveWebSocket(
+  context: StreamContext,
+  socket: WebSocket,
+  request: FastifyRequest,
+  telemetry: SocketTelemetry,
+): void {
+  const abort = new AbortController();
+  telemetry.start(abort.signal);
+  const { path, query } = splitUrl(request.url);
+  const exchange: HttpExchange = {
+    verb: "GET",
+    path,
+    query,
+    headers: request.headers,
+    body: undefined,
+    requestId: request.id,
+    remoteAddress: request.ip,
+    signal: abort.signal,
+    log: request.log,
+  };
+  const frames: FrameSocket = {
+    send: (text, sent) => socket.send(text, () => sent()),
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+    close: (code, reason) => socket.close(code, reason),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+  };
+  const session = openSocketSession({
+    context,
+    exchange,
+    socket: frames,
+    onRoute: (route) => telemetry.method(route.method),
+    onEnd: (error) => {
+      if (error) telemetry.error(error);
+    },
+  });
+  socket.on("message", (data: RawData, isBinary: boolean) => {
+    session.frame(isBinary ? undefined : textOf(data));
+  });
+  socket.on("close", () => {
+    abort.abort();
+    session.closed();
+  });
+}
+
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}

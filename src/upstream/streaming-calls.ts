@@ -1,0 +1,316 @@
+import * as grpc from "@grpc/grpc-js";
+import type { CatalogMethod } from "../catalog/catalog.js";
+import { Code, errors, GatewayError } from "../errors.js";
+import type { BackendInstance } from "../registry/registry.js";
+import { type Upstream, UpstreamError } from "./upstream.js";
+
+/**
+ * Server-, client- and bidi-streaming calls to backends with raw protobuf bytes each way, behind one
+ * push-style interface: the caller writes request messages, gets response messages, headers and exactly
+ * one end. Flow control is explicit — `write()` returns false until `onDrain`, and `pause()`/`resume()`
+ * stop grpc-js from reading, which lets HTTP/2 flow control slow the backend down.
+ *
+ * Instances are picked as for unary calls (`Upstream.candidates`). A call moves to the next instance only
+ * when it cannot have reached the backend: it failed as "never connected" before response headers arrived
+ * and before grpc-js accepted any request message onto a transport. The messages written until then are
+ * kept for that replay; grpc-js holds back write callbacks until a transport exists, so a caller that
+ * honours `write() === false` keeps that replay buffer small (its highWaterMark, 16 messages).
+ */
+
+export interface StreamingCallOptions {
+  metadata: grpc.Metadata;
+  /** Absolute deadline (epoch ms); undefined = none. */
+  deadline: number | undefined;
+  /** Aborted when the client goes away: the call is cancelled at once. */
+  signal?: AbortSignal;
+}
+
+/** How a call ended: OK with the backend's trailers, or the error the client should see. */
+export type StreamEnd =
+  | { readonly ok: true; readonly trailers: grpc.Metadata; readonly instance: BackendInstance }
+  | { readonly ok: false; readonly error: GatewayError; readonly instance: BackendInstance | undefined };
+
+export interface StreamingCallHandlers {
+  /** The backend's response header metadata; once, before the first message. */
+  onHeaders?(headers: grpc.Metadata, instance: BackendInstance): void;
+  /** One response message (for client streaming: the single response, just before `onEnd`). */
+  onMessage(message: Buffer): void;
+  /** The call accepts writes again after `write()` returned false. */
+  onDrain?(): void;
+  /** Exactly once, after every message. */
+  onEnd(end: StreamEnd): void;
+}
+
+/** An open streaming call. */
+export interface StreamingCall {
+  /** Sends one request message; false = wait for `onDrain` before writing more. */
+  write(message: Uint8Array): boolean;
+  /** Half-closes: no more request messages. */
+  end(): void;
+  /** Cancels the call (CANCELLED); `onEnd` follows without the messages still buffered. */
+  cancel(): void;
+  /** Stops delivering response messages (the backend is slowed by HTTP/2 flow control). */
+  pause(): void;
+  resume(): void;
+}
+
+/** What one attempt (one instance) saw: headers mean it was delivered; the error grpc-js reported. */
+interface Attempt {
+  headers: grpc.Metadata | undefined;
+  error: unknown;
+}
+
+type GrpcStream =
+  | grpc.ClientReadableStream<Buffer>
+  | grpc.ClientWritableStream<Uint8Array>
+  | grpc.ClientDuplexStream<Uint8Array, Buffer>;
+
+// Raw bytes in and out: the codec already produced protobuf bytes, so grpc-js must not touch them.
+const passThrough = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
+const keepBytes = (bytes: Buffer): Buffer => bytes;
+
+/**
+ * Starts a streaming call of `method` (its kind decides the grpc-js call shape). For server streaming,
+ * `request` is the one request message and `write`/`end` must not be used.
+ */
+export function startStreamingCall(
+  upstream: Upstream,
+  method: CatalogMethod,
+  request: Uint8Array | undefined,
+  options: StreamingCallOptions,
+  handlers: StreamingCallHandlers,
+): StreamingCall {
+  return new RetryingStreamingCall(upstream, method, request, options, handlers);
+}
+
+class RetryingStreamingCall implements StreamingCall {
+  readonly #upstream: Upstream;
+  readonly #method: CatalogMethod;
+  readonly #request: Uint8Array | undefined;
+  readonly #options: StreamingCallOptions;
+  readonly #handlers: StreamingCallHandlers;
+  readonly #candidates: BackendInstance[] = [];
+  #attempt = -1;
+  #call: GrpcStream | undefined;
+  /** Request messages written before the call was known to be delivered; undefined once it is. */
+  #replay: Uint8Array[] | undefined = [];
+  #halfClosed = false;
+  #paused = false;
+  #cancelled = false;
+  #finished = false;
+
+  constructor(
+    upstream: Upstream,
+    method: CatalogMethod,
+    request: Uint8Array | undefined,
+    options: StreamingCallOptions,
+    handlers: StreamingCallHandlers,
+  ) {
+    this.#upstream = upstream;
+    this.#method = method;
+    this.#request = request;
+    this.#options = options;
+    this.#handlers = handlers;
+    try {
+      this.#candidates = upstream.candidates(method);
+    } catch (error) {
+      // No instance at all: report through onEnd, like every other failure, but not re-entrantly.
+      queueMicrotask(() => this.#finish({ ok: false, error: error as GatewayError, instance: undefined }));
+      return;
+    }
+    if (options.signal?.aborted) {
+      queueMicrotask(() => this.cancel());
+      return;
+    }
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#next();
+  }
+
+  write(message: Uint8Array): boolean {
+    if (this.#finished || this.#call === undefined || !("write" in this.#call)) return true;
+    if (this.#replay === undefined) return this.#call.write(message);
+    this.#replay.push(message);
+    return this.#writeTracked(this.#call, message);
+  }
+
+  end(): void {
+    if (this.#halfClosed) return;
+    this.#halfClosed = true;
+    if (!this.#finished && this.#call !== undefined && "end" in this.#call) this.#call.end();
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+    if (this.#call === undefined) {
+      this.#finish({ ok: false, error: new GatewayError(Code.CANCELLED, "cancelled"), instance: undefined });
+      return;
+    }
+    this.#call.cancel();
+  }
+
+  pause(): void {
+    this.#paused = true;
+    if (this.#call !== undefined && "pause" in this.#call) this.#call.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (this.#call !== undefined && "resume" in this.#call) this.#call.resume();
+  }
+
+  readonly #onAbort = (): void => this.cancel();
+
+  /** Starts the call on the next candidate instance and replays what was written so far. */
+  #next(): void {
+    this.#attempt++;
+    const instance = this.#candidates[this.#attempt]!;
+    const client = this.#upstream.client(instance);
+    const callOptions: grpc.CallOptions = {};
+    if (this.#options.deadline !== undefined) callOptions.deadline = this.#options.deadline;
+    const metadata = this.#options.metadata.clone();
+    const path = this.#method.path;
+    // One attempt's state: events of an abandoned attempt must not reach the handlers.
+    const attempt: Attempt = { headers: undefined, error: undefined };
+    let call: GrpcStream;
+    let response: Buffer | undefined;
+    let status: grpc.StatusObject | undefined;
+    let readEnded = false;
+    const isCurrent = (): boolean => this.#call === call;
+    const settle = (): void => {
+      if (!isCurrent() || status === undefined) return;
+      // Messages already buffered are delivered before the end, unless the caller cancelled.
+      if (!readEnded && !this.#cancelled && "read" in call) return;
+      if (response !== undefined) this.#handlers.onMessage(response);
+      this.#ended(instance, status, attempt);
+    };
+
+    switch (this.#method.kind) {
+      case "server-streaming":
+        call = client.makeServerStreamRequest<Uint8Array, Buffer>(
+          path,
+          passThrough,
+          keepBytes,
+          this.#request ?? new Uint8Array(),
+          metadata,
+          callOptions,
+        );
+        break;
+      case "client-streaming":
+        call = client.makeClientStreamRequest<Uint8Array, Buffer>(
+          path,
+          passThrough,
+          keepBytes,
+          metadata,
+          callOptions,
+          (error, message) => {
+            if (error) attempt.error = error;
+            else response = message;
+          },
+        );
+        break;
+      default:
+        call = client.makeBidiStreamRequest<Uint8Array, Buffer>(
+          path,
+          passThrough,
+          keepBytes,
+          metadata,
+          callOptions,
+        );
+    }
+    this.#call = call;
+    call.on("metadata", (headers: grpc.Metadata) => {
+      attempt.headers = headers;
+      if (!isCurrent()) return;
+      this.#replay = undefined;
+      this.#handlers.onHeaders?.(headers, instance);
+    });
+    call.on("error", (error: unknown) => {
+      attempt.error = error;
+    });
+    call.on("status", (received: grpc.StatusObject) => {
+      status = received;
+      settle();
+    });
+    if ("read" in call) {
+      call.on("data", (message: Buffer) => {
+        if (isCurrent()) this.#handlers.onMessage(message);
+      });
+      call.on("end", () => {
+        readEnded = true;
+        settle();
+      });
+      if (this.#paused) call.pause();
+    }
+    if ("write" in call) {
+      call.on("drain", () => {
+        if (isCurrent()) this.#handlers.onDrain?.();
+      });
+      const replay = this.#replay ?? [];
+      let accepting = true;
+      for (const message of replay) accepting = this.#writeTracked(call, message);
+      if (this.#halfClosed) call.end();
+      // A caller waiting for a drain of the abandoned attempt would otherwise wait forever.
+      if (accepting && this.#attempt > 0) queueMicrotask(() => this.#handlers.onDrain?.());
+    }
+  }
+
+  /** Writes and notes delivery: grpc-js calls back once a transport took the message. */
+  #writeTracked(call: grpc.ClientWritableStream<Uint8Array>, message: Uint8Array): boolean {
+    return call.write(message, () => {
+      if (this.#call === call) this.#replay = undefined;
+    });
+  }
+
+  #ended(instance: BackendInstance, status: grpc.StatusObject, attempt: Attempt): void {
+    if (status.code === grpc.status.OK) {
+      this.#finish({ ok: true, trailers: status.metadata, instance });
+      return;
+    }
+    const error = serviceError(attempt.error, status);
+    const delivered = this.#replay === undefined || attempt.headers !== undefined;
+    if (!delivered && neverConnected(error) && !this.#cancelled) {
+      if (this.#attempt + 1 < this.#candidates.length) {
+        this.#next();
+        return;
+      }
+      this.#finish({
+        ok: false,
+        error: errors.noInstance(this.#method.service, `${this.#candidates.length} instance(s) unreachable`),
+        instance: undefined,
+      });
+      return;
+    }
+    this.#finish({ ok: false, error: new UpstreamError(error, instance), instance });
+  }
+
+  #finish(end: StreamEnd): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#replay = undefined;
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#handlers.onEnd(end);
+  }
+}
+
+/** The ServiceError grpc-js reported, or one made from the status (grpc-js emits 'error' before 'status'). */
+function serviceError(error: unknown, status: grpc.StatusObject): grpc.ServiceError {
+  if (error instanceof Error && typeof (error as grpc.ServiceError).code === "number") {
+    return error as grpc.ServiceError;
+  }
+  return Object.assign(new Error(`${status.code} ${grpc.status[status.code]}: ${status.details}`), {
+    code: status.code,
+    details: status.details,
+    metadata: status.metadata,
+  });
+}
+
+// Keep in step with upstream.ts: grpc-js reports a call that never got a transport as UNAVAILABLE "No
+// connection established" (the channel is in TRANSIENT_FAILURE) or with the connect error itself.
+function neverConnected(error: grpc.ServiceError): boolean {
+  return (
+    error.code === grpc.status.UNAVAILABLE &&
+    /No connection established|ECONNREFUSED|connect E|Name resolution failed|getaddrinfo/i.test(
+      error.details ?? "",
+    )
+  );
+}
