@@ -144,6 +144,7 @@ describe("client readiness: metadata, deadlines, error details", () => {
     return {
       status: response.status,
       headers: response.headers,
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary JSON answers
       json: (await response.json()) as Record<string, any>,
     };
   }
@@ -231,6 +232,7 @@ describe("client readiness: metadata, deadlines, error details", () => {
     return {
       status: response.status,
       headers: response.headers,
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary JSON answers
       json: (await response.json()) as Record<string, any>,
     };
   }

@@ -11,7 +11,7 @@ import {
 import { type FieldPlan, Kind, type MessagePlan, Scalar, Wkt } from "./plan.js";
 import { atField, atIndex, atKey, describe, fail, quote, RawNumber } from "./problems.js";
 import type { WireWriter } from "./wire-writer.js";
-import { writeWkt } from "./wkt-from-json.js";
+import { bindFromJson, writeWkt } from "./wkt-from-json.js";
 
 /**
  * JSON value → protobuf bytes, written straight into a WireWriter (no intermediate message objects).
@@ -345,3 +345,5 @@ export function countMembers(value: unknown, ctx: FromJsonContext, depth: number
   }
   return n;
 }
+
+bindFromJson({ checkDepth, countMembers, isJsonObject, writeFields, writeMessage, writeSingular });

@@ -1,7 +1,7 @@
 import type { Slots } from "./decode.js";
 import { type EnumPlan, type FieldPlan, Kind, type MessagePlan, Scalar, Unset, Wkt } from "./plan.js";
 import { atField, atIndex, atKey } from "./problems.js";
-import { wktToJson } from "./wkt-to-json.js";
+import { bindToJson, wktToJson } from "./wkt-to-json.js";
 
 /**
  * Slots → JSON value, in field declaration order, applying the output options. With emitUnpopulated
@@ -212,3 +212,5 @@ function compareDecimal(a: string, b: string): number {
 export function defineKey(out: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+bindToJson({ defineKey, messageToJson, orderedKeys, scalarDefaultJson, scalarToJson });

@@ -1,17 +1,22 @@
-import {
-  checkDepth,
-  countMembers,
-  type FromJsonContext,
-  isJsonObject,
-  writeFields,
-  writeMessage,
-  writeSingular,
-} from "./from-json.js";
+import type * as FromJson from "./from-json.js";
 import { halvesFromSafeInteger } from "./int64.js";
 import { stringFromJson } from "./json-scalars.js";
 import { type MessagePlan, Wkt } from "./plan.js";
 import { atField, atIndex, atKey, describe, fail, failAtField, quote, RawNumber } from "./problems.js";
 import { parseDuration, parseTimestamp } from "./time.js";
+
+// The generic reader/writer and this module recurse into each other (a well-known type can hold
+// messages, a message holds well-known types). Binding the generic functions at load, instead of
+// importing them, keeps the import graph acyclic.
+let generic: Pick<
+  typeof FromJson,
+  "checkDepth" | "countMembers" | "isJsonObject" | "writeFields" | "writeMessage" | "writeSingular"
+>;
+
+/** Called once by from-json.js when it loads. */
+export function bindFromJson(functions: typeof generic): void {
+  generic = functions;
+}
 
 /**
  * The well-known types' special JSON forms → bytes. Field numbers of the WKTs are fixed by
@@ -29,7 +34,12 @@ const VALUE_BOOL = 0x20;
 const VALUE_STRUCT = 0x2a;
 const VALUE_LIST = 0x32;
 
-export function writeWkt(plan: MessagePlan, value: unknown, ctx: FromJsonContext, depth: number): void {
+export function writeWkt(
+  plan: MessagePlan,
+  value: unknown,
+  ctx: FromJson.FromJsonContext,
+  depth: number,
+): void {
   switch (plan.wkt) {
     case Wkt.TIMESTAMP: {
       const { seconds, nanos } = parseTimestamp(value);
@@ -47,14 +57,15 @@ export function writeWkt(plan: MessagePlan, value: unknown, ctx: FromJsonContext
     case Wkt.WRAPPER: {
       // The wrapped value's own field has implicit presence: a default value writes an empty wrapper.
       const field = plan.fields[0]!;
-      writeSingular(field, value, ctx, field.tag, true);
+      generic.writeSingular(field, value, ctx, field.tag, true);
       return;
     }
     case Wkt.VALUE:
       writeValue(ctx, value, depth);
       return;
     case Wkt.STRUCT:
-      if (!isJsonObject(value)) fail(`expected object for google.protobuf.Struct, got ${describe(value)}`);
+      if (!generic.isJsonObject(value))
+        fail(`expected object for google.protobuf.Struct, got ${describe(value)}`);
       writeStructFields(ctx, value, depth);
       return;
     case Wkt.LIST_VALUE:
@@ -66,7 +77,7 @@ export function writeWkt(plan: MessagePlan, value: unknown, ctx: FromJsonContext
   }
 }
 
-function writeSecondsNanos(ctx: FromJsonContext, seconds: number, nanos: number): void {
+function writeSecondsNanos(ctx: FromJson.FromJsonContext, seconds: number, nanos: number): void {
   const w = ctx.w;
   if (seconds !== 0) {
     w.tag(TAG_1_VARINT);
@@ -79,7 +90,7 @@ function writeSecondsNanos(ctx: FromJsonContext, seconds: number, nanos: number)
   }
 }
 
-function writeFieldMask(ctx: FromJsonContext, value: unknown): void {
+function writeFieldMask(ctx: FromJson.FromJsonContext, value: unknown): void {
   if (typeof value !== "string") fail(`expected field mask string (like "a.b,c"), got ${describe(value)}`);
   if (value === "") return;
   for (const path of value.split(",")) {
@@ -91,7 +102,7 @@ function writeFieldMask(ctx: FromJsonContext, value: unknown): void {
 }
 
 /** The body of a google.protobuf.Value: any JSON value. */
-function writeValue(ctx: FromJsonContext, value: unknown, depth: number): void {
+function writeValue(ctx: FromJson.FromJsonContext, value: unknown, depth: number): void {
   const w = ctx.w;
   if (value === null) {
     w.tag(TAG_1_VARINT);
@@ -124,7 +135,7 @@ function writeValue(ctx: FromJsonContext, value: unknown, depth: number): void {
     w.join(mark);
     return;
   }
-  if (isJsonObject(value)) {
+  if (generic.isJsonObject(value)) {
     w.tag(VALUE_STRUCT);
     const mark = w.fork();
     writeStructFields(ctx, value, depth);
@@ -134,8 +145,8 @@ function writeValue(ctx: FromJsonContext, value: unknown, depth: number): void {
   fail(`expected a JSON value, got ${describe(value)}`);
 }
 
-function writeStructFields(ctx: FromJsonContext, obj: Record<string, unknown>, depth: number): void {
-  checkDepth(ctx, depth);
+function writeStructFields(ctx: FromJson.FromJsonContext, obj: Record<string, unknown>, depth: number): void {
+  generic.checkDepth(ctx, depth);
   const w = ctx.w;
   const keys = Object.keys(obj);
   ctx.members += keys.length;
@@ -156,8 +167,8 @@ function writeStructFields(ctx: FromJsonContext, obj: Record<string, unknown>, d
   }
 }
 
-function writeListValues(ctx: FromJsonContext, list: readonly unknown[], depth: number): void {
-  checkDepth(ctx, depth);
+function writeListValues(ctx: FromJson.FromJsonContext, list: readonly unknown[], depth: number): void {
+  generic.checkDepth(ctx, depth);
   const w = ctx.w;
   for (let i = 0; i < list.length; i++) {
     try {
@@ -172,9 +183,9 @@ function writeListValues(ctx: FromJsonContext, list: readonly unknown[], depth: 
 }
 
 /** `{"@type": url, ...fields}` or, for a well-known type, `{"@type": url, "value": <its JSON>}`. */
-function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
-  if (!isJsonObject(value)) fail(`expected object for google.protobuf.Any, got ${describe(value)}`);
-  checkDepth(ctx, depth);
+function writeAny(ctx: FromJson.FromJsonContext, value: unknown, depth: number): void {
+  if (!generic.isJsonObject(value)) fail(`expected object for google.protobuf.Any, got ${describe(value)}`);
+  generic.checkDepth(ctx, depth);
   const typeUrl = value["@type"];
   if (typeUrl === undefined) {
     if (Object.keys(value).length === 0) return; // {} is the empty Any
@@ -189,7 +200,7 @@ function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
   const tagAt = w.pos;
   w.tag(TAG_2_LEN);
   const mark = w.fork();
-  if (inner.wkt === Wkt.NONE) writeFields(inner, value, ctx, depth, "@type");
+  if (inner.wkt === Wkt.NONE) generic.writeFields(inner, value, ctx, depth, "@type");
   else {
     const keys = Object.keys(value);
     ctx.members += keys.length;
@@ -199,7 +210,7 @@ function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
         fail(`unknown field ${quote(key)} in google.protobuf.Any holding ${inner.typeName}`);
       }
       try {
-        ctx.members += countMembers(value[key], ctx, depth + 1);
+        ctx.members += generic.countMembers(value[key], ctx, depth + 1);
       } catch (error) {
         atField(error, key);
       }
@@ -207,7 +218,7 @@ function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
     // A well-known type inside Any keeps its special form under "value"; absent means the empty message.
     if (Object.hasOwn(value, "value")) {
       try {
-        writeMessage(inner, value.value, ctx, depth + 1);
+        generic.writeMessage(inner, value.value, ctx, depth + 1);
       } catch (error) {
         atField(error, "value");
       }

@@ -3,15 +3,21 @@ import type { MessagePlan } from "./plan.js";
 import { Scalar, Wkt } from "./plan.js";
 import { atField, atIndex, atKey, CodecProblem } from "./problems.js";
 import { formatDuration, formatTimestamp } from "./time.js";
-import {
-  defineKey,
-  messageToJson,
-  orderedKeys,
-  scalarDefaultJson,
-  scalarToJson,
-  type ToJsonContext,
-} from "./to-json.js";
+import type * as ToJson from "./to-json.js";
 import { WireReader } from "./wire-reader.js";
+
+// The generic reader/writer and this module recurse into each other (a well-known type can hold
+// messages, a message holds well-known types). Binding the generic functions at load, instead of
+// importing them, keeps the import graph acyclic.
+let generic: Pick<
+  typeof ToJson,
+  "defineKey" | "messageToJson" | "orderedKeys" | "scalarDefaultJson" | "scalarToJson"
+>;
+
+/** Called once by to-json.js when it loads. */
+export function bindToJson(functions: typeof generic): void {
+  generic = functions;
+}
 
 /** The well-known types' special JSON forms, from their decoded slots. */
 
@@ -25,7 +31,12 @@ export function wktSlot(plan: MessagePlan, slots: Slots, number: number): unknow
   return field === undefined ? undefined : slots[field.index];
 }
 
-export function wktToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+export function wktToJson(
+  plan: MessagePlan,
+  slots: Slots,
+  ctx: ToJson.ToJsonContext,
+  depth: number,
+): unknown {
   switch (plan.wkt) {
     case Wkt.TIMESTAMP: {
       const seconds = Number(wktSlot(plan, slots, 1) ?? 0);
@@ -48,7 +59,9 @@ export function wktToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, d
     case Wkt.WRAPPER: {
       const field = plan.fields[0]!;
       const value = slots[field.index];
-      return value === undefined ? scalarDefaultJson(field.scalar) : scalarToJson(field.scalar, value);
+      return value === undefined
+        ? generic.scalarDefaultJson(field.scalar)
+        : generic.scalarToJson(field.scalar, value);
     }
     case Wkt.STRUCT:
       return structToJson(plan, slots, ctx, depth);
@@ -73,25 +86,25 @@ export function fieldMaskPathToJson(path: string): string {
   return camel;
 }
 
-function structToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+function structToJson(plan: MessagePlan, slots: Slots, ctx: ToJson.ToJsonContext, depth: number): unknown {
   const out: Record<string, unknown> = {};
   const fields = wktSlot(plan, slots, 1) as Map<string, Slots> | undefined;
   if (fields === undefined) return out;
   const valuePlan = plan.byNumber.get(1)!.message!;
-  for (const key of orderedKeys(fields, Scalar.STRING)) {
+  for (const key of generic.orderedKeys(fields, Scalar.STRING)) {
     let json: unknown;
     try {
       json = valueToJson(valuePlan, fields.get(key)!, ctx, depth + 1);
     } catch (error) {
       atKey(error, key);
     }
-    if (key === "__proto__") defineKey(out, key, json);
+    if (key === "__proto__") generic.defineKey(out, key, json);
     else out[key] = json;
   }
   return out;
 }
 
-function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown[] {
+function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJson.ToJsonContext, depth: number): unknown[] {
   const values = wktSlot(plan, slots, 1) as Slots[] | undefined;
   if (values === undefined) return [];
   const valuePlan = plan.byNumber.get(1)!.message!;
@@ -104,7 +117,7 @@ function listToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: 
   });
 }
 
-function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJson.ToJsonContext, depth: number): unknown {
   const number = wktSlot(plan, slots, 2);
   if (number !== undefined) {
     if (!Number.isFinite(number))
@@ -127,16 +140,16 @@ function valueToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth:
  * the schema does not know renders as `{"@type": url, "value": "<base64>"}`: the response never fails
  * because of it (CONTRACT.md §3), though such JSON cannot be sent back as a request.
  */
-function anyToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): unknown {
+function anyToJson(plan: MessagePlan, slots: Slots, ctx: ToJson.ToJsonContext, depth: number): unknown {
   const typeUrl = (wktSlot(plan, slots, 1) as string | undefined) ?? "";
   const bytes = (wktSlot(plan, slots, 2) as Uint8Array | undefined) ?? new Uint8Array(0);
   if (typeUrl === "" && bytes.length === 0) return {};
   const inner = ctx.resolveAny(typeUrl);
-  if (inner === undefined) return { "@type": typeUrl, value: scalarToJson(Scalar.BYTES, bytes) };
+  if (inner === undefined) return { "@type": typeUrl, value: generic.scalarToJson(Scalar.BYTES, bytes) };
   let body: unknown;
   try {
     const reader = new WireReader(bytes);
-    body = messageToJson(
+    body = generic.messageToJson(
       inner,
       decodeMessage(inner, reader, bytes.length, undefined, depth + 1, 0),
       ctx,
@@ -148,7 +161,7 @@ function anyToJson(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: n
   if (inner.wkt !== Wkt.NONE) return { "@type": typeUrl, value: body };
   const out: Record<string, unknown> = { "@type": typeUrl };
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (key === "__proto__") defineKey(out, key, value);
+    if (key === "__proto__") generic.defineKey(out, key, value);
     else out[key] = value;
   }
   return out;

@@ -8,8 +8,8 @@ import { type Upstream, UpstreamError } from "../upstream/upstream.js";
 import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
 import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type RoutedSnapshot, routeSnapshot } from "./routing.js";
-import { decodeStatusDetails } from "./status-details.js";
 import type { SchemaSync } from "./schema-sync.js";
+import { decodeStatusDetails } from "./status-details.js";
 
 /** One HTTP request as the gateway core sees it: no framework types. */
 export interface HttpExchange {
