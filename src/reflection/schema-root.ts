@@ -102,14 +102,36 @@ function qualified(ns: protobuf.Namespace, name: string): string {
 // keepCase: protobufjs field names are the proto names (`create_time`), so path templates and query
 // parameters find fields by their proto names; JSON names come from `json_name`, or are derived the
 // way protoc derives them when a server leaves `json_name` out (C++ servers do).
-function descriptorContext(file: FileDescriptorProtoMessage): { edition: string; keepCase: true } {
+function descriptorContext(file: FileDescriptorProtoMessage): DescriptorContext {
   if (file.syntax === "proto3") return { edition: "proto3", keepCase: true };
   if (file.syntax === "editions") {
     const edition = (file as unknown as { edition?: number }).edition;
-    const name = edition === 1000 ? "2023" : edition === 1001 ? "2024" : "2023";
-    return { edition: name, keepCase: true };
+    // google.protobuf.Edition: EDITION_2023 = 1000, EDITION_2024 = 1001.
+    const name = edition === 1001 ? "2024" : "2023";
+    const features = fileFeatures(file);
+    // File-level features (field_presence = IMPLICIT, message_encoding = DELIMITED, …) decide presence
+    // and wire encoding of every field in the file; protobufjs takes them through the context.
+    return features ? { edition: name, keepCase: true, features } : { edition: name, keepCase: true };
   }
   return { edition: "proto2", keepCase: true };
+}
+
+interface DescriptorContext {
+  edition: string;
+  keepCase: true;
+  features?: Record<string, unknown>;
+}
+
+/** The file's `options.features` in the shape protobufjs's descriptor reader uses: snake_case keys, enum names. */
+function fileFeatures(file: FileDescriptorProtoMessage): Record<string, unknown> | undefined {
+  const features = (file.options as { features?: protobuf.Message | null } | null | undefined)?.features;
+  if (!features) return undefined;
+  const type = (features as unknown as { $type: protobuf.Type }).$type;
+  const object = type.toObject(features, { enums: String }) as Record<string, unknown>;
+  const snake: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object))
+    snake[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  return Object.keys(snake).length > 0 ? snake : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayMetrics } from "../admin/gateway-metrics.js";
+import { decodeUtf8Body } from "../codec/json-text.js";
 import { Code, errors, GatewayError } from "../errors.js";
 import type { Gateway, HttpExchange, ResolvedRoute } from "../gateway/gateway.js";
 import type { StreamContext } from "../gateway/streaming.js";
@@ -144,10 +145,17 @@ function readText(
       done(errors.invalidArgument("request body length differs from Content-Length"), undefined);
       return;
     }
-    done(
-      null,
-      chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, received).toString("utf8"),
-    );
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+    // A fatal decoder: JSON is UTF-8 (RFC 8259 §8.1), and silently turning bad bytes into U+FFFD would
+    // hand the backend text the client never sent.
+    let text: string;
+    try {
+      text = decodeUtf8Body(body);
+    } catch (cause) {
+      done(errors.invalidArgument((cause as Error).message, cause), undefined);
+      return;
+    }
+    done(null, text);
   };
   const onError = (error: Error): void => {
     cleanup();

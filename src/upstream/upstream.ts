@@ -51,12 +51,17 @@ export class Upstream {
   candidates(method: CatalogMethod): BackendInstance[] {
     const all = method.instances;
     if (all.length === 0) throw errors.noInstance(method.service, "no instance serves this method");
-    const start = this.#cursor.get(method.path) ?? 0;
-    this.#cursor.set(method.path, (start + 1) % all.length);
-    const ordered = [...all.slice(start % all.length), ...all.slice(0, start % all.length)];
-    const healthy = ordered.filter((i) => !this.#pool.isFailing(i));
-    const failing = ordered.filter((i) => this.#pool.isFailing(i));
-    return [...healthy, ...failing];
+    if (all.length === 1) return all as BackendInstance[];
+    const start = (this.#cursor.get(method.path) ?? 0) % all.length;
+    this.#cursor.set(method.path, start + 1);
+    // One pass, round-robin order from `start`, channels that are failing to connect moved to the end.
+    const healthy: BackendInstance[] = [];
+    const failing: BackendInstance[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const instance = all[(start + i) % all.length]!;
+      (this.#pool.isFailing(instance) ? failing : healthy).push(instance);
+    }
+    return failing.length === 0 ? healthy : healthy.concat(failing);
   }
 
   client(instance: BackendInstance): grpc.Client {
