@@ -3,12 +3,14 @@ import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import type * as grpc from "@grpc/grpc-js";
+import WebSocket from "ws";
 import type { RunningBackend } from "../fixtures/backends.js";
 import { type GatewayHarness, startGatewayHarness, startProtoBackend } from "./helpers/gateway-harness.js";
 
 /**
  * Issue 7, browsers and bytes: CORS (preflight from an allowed and a refused origin, the headers of the
- * actual request, exposed headers computed per response) and compression both ways (gzip/br responses
+ * actual request, exposed headers computed per response, the Origin of WebSocket upgrades) and
+ * compression both ways (gzip/br responses
  * above the threshold, gzip request bodies, a corrupt body, a body that inflates over the limit, streams
  * left uncompressed).
  */
@@ -178,6 +180,27 @@ describe("front: CORS", () => {
     });
     assert.equal(actual.status, 200);
     assert.equal(actual.headers["access-control-allow-origin"], undefined);
+  });
+
+  test("WebSocket upgrades: same origin and allowed origins open, other origins get 403", async () => {
+    const open = (base: string, origin: string) =>
+      new Promise<string>((resolve) => {
+        const socket = new WebSocket(`${base.replace(/^http/, "ws")}${LIB}/GetShelf`, { origin });
+        socket.once("open", () => {
+          socket.close();
+          resolve("open");
+        });
+        socket.once("unexpected-response", (_request, response) => {
+          resolve(`status ${response.statusCode}`);
+          response.resume();
+          socket.terminate();
+        });
+        socket.once("error", () => {});
+      });
+    assert.equal(await open(h.publicUrl, ALLOWED), "open");
+    assert.equal(await open(h.publicUrl, REFUSED), "status 403");
+    assert.equal(await open(plain.publicUrl, plain.publicUrl), "open");
+    assert.equal(await open(plain.publicUrl, ALLOWED), "status 403");
   });
 
   test("`*` with credentials is refused at start-up", async () => {

@@ -133,6 +133,15 @@ describe("front: HTTP/2 and HTTP/1.1 on one cleartext port", () => {
     );
     assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(raw, /"id":"1"/);
+    // `curl --http2` on cleartext asks to upgrade to h2c; the upgrade is ignored, the request served.
+    const upgrade = await rawHttp1(
+      port,
+      `POST ${LIB}/GetShelf HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n` +
+        `HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"shelfId":"1"}`,
+    );
+    assert.match(upgrade, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(upgrade, /\r\nConnection: close\r\n/i);
+    assert.match(upgrade, /"id":"1"/);
   });
 
   test("a WebSocket upgrade (HTTP/1.1) works on the same port", async () => {
@@ -336,5 +345,31 @@ describe("front: TLS with ALPN (h2 and http/1.1)", () => {
       request.end();
     });
     assert.match(outcome, /^error /);
+  });
+});
+
+describe("front: shutdown with HTTP/2 clients", () => {
+  test("close() sends GOAWAY; a stream in flight finishes, the session takes no new streams", async () => {
+    const h = await startGatewayHarness({ users: false, gateway: { shutdownGraceMs: 5000 } });
+    const session = await connectH2(h.publicUrl);
+    try {
+      const goaway = new Promise<void>((resolve) => session.once("goaway", () => resolve()));
+      const streaming = h2Post(session, `${LIB}/StreamBooks`, {
+        parent: "shelves/2",
+        count: 3,
+        intervalMs: 300,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const closing = h.close();
+      await goaway;
+      const answer = await streaming;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.trim().split("\n").length, 3, answer.body);
+      assert.throws(() => session.request({ ":path": `${LIB}/GetShelf` }));
+      await closing;
+    } finally {
+      session.destroy();
+      await h.close();
+    }
   });
 });

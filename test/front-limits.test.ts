@@ -126,6 +126,17 @@ describe("front: global concurrency limit", () => {
       ),
     );
     assert.equal((await postJson(`${h.publicUrl}${SLEEP}`, { ms: 1 })).status, 503);
+    // An upgrade over the limit is refused before the upgrade, and its socket closed.
+    const refused = await new Promise<number | undefined>((resolve) => {
+      const socket = new WebSocket(`${h.publicUrl.replace(/^http/, "ws")}${SLEEP}`);
+      socket.once("unexpected-response", (_request, response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      socket.once("open", () => resolve(101));
+      socket.once("error", () => {});
+    });
+    assert.equal(refused, 503);
     await Promise.all(
       sockets.map(
         (socket) =>

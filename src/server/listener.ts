@@ -70,16 +70,45 @@ export function listenerServerOptions(
     : { serverFactory, clientErrorHandler };
 }
 
+const UPGRADE = Symbol("upgrade");
+
+/**
+ * `curl --http2 http://…` asks for HTTP/2 with `Upgrade: h2c` (RFC 7540 §3.2, removed in RFC 9113).
+ * Node hands every Upgrade request to the 'upgrade' listeners (here: WebSockets), which would answer 400;
+ * a server may ignore an Upgrade it does not take (RFC 9110 §7.8), so such requests are served as the
+ * HTTP/1.1 requests they also are. Node reads `upgrade` once the headers are in, hence the accessor.
+ * Node's parser still treats bytes after such a request as the upgraded protocol's, so its connection
+ * is closed after the response (a pipelined request behind it would otherwise be lost).
+ */
+class FrontIncomingMessage extends http.IncomingMessage {
+  declare [UPGRADE]: boolean | undefined;
+  get upgrade(): boolean {
+    return this[UPGRADE] === true && !this.ignoresUpgrade;
+  }
+  /** An `Upgrade: h2c` request, served as HTTP/1.1. */
+  get ignoresUpgrade(): boolean {
+    return this[UPGRADE] === true && String(this.headers.upgrade).toLowerCase() === "h2c";
+  }
+  set upgrade(value: boolean) {
+    this[UPGRADE] = value;
+  }
+}
+
 function createFrontServer(
   options: ListenerOptions,
   handler: FastifyServerFactoryHandler,
   logger: Logger,
 ): http.Server {
   const http1: http.ServerOptions = {
+    IncomingMessage: FrontIncomingMessage,
     maxHeaderSize: options.maxHeaderBytes,
     // Node checks the headers and request timeouts on this timer (default every 30 s, so a 10 s headers
     // timeout could take 40 s to bite); once a second is cheap and keeps the timeouts close to their values.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
+  };
+  const http1Handler: FastifyServerFactoryHandler = (request, response) => {
+    if ((request as FrontIncomingMessage).ignoresUpgrade) response.shouldKeepAlive = false;
+    handler(request, response);
   };
   const server = options.tls
     ? https.createServer(
@@ -89,9 +118,9 @@ function createFrontServer(
           ALPNProtocols: options.http2 ? ["h2", "http/1.1"] : ["http/1.1"],
           ...http1,
         },
-        handler,
+        http1Handler,
       )
-    : http.createServer(http1, handler);
+    : http.createServer(http1, http1Handler);
   server.keepAliveTimeout = options.idleTimeoutMs;
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
