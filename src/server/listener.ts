@@ -19,7 +19,8 @@ export interface ListenerOptions {
   maxConcurrentStreams: number;
   /** Idle keep-alive connections (HTTP/1.1) and idle HTTP/2 sessions are closed after this long. */
   idleTimeoutMs: number;
-  /** Time to receive the request head; also the time a new connection gets to show its protocol. */
+  /** Time to receive the request head; also the time a new connection gets for its TLS handshake or, in
+   * cleartext, to show its protocol. */
   headersTimeoutMs: number;
   /** Time to receive a whole HTTP/1.1 request; 0 = no limit. */
   requestTimeoutMs: number;
@@ -116,6 +117,8 @@ function createFrontServer(
           cert: options.tls.cert,
           key: options.tls.key,
           ALPNProtocols: options.http2 ? ["h2", "http/1.1"] : ["http/1.1"],
+          // A client that stalls the handshake is as slow as one that stalls its headers (default 120 s).
+          handshakeTimeout: options.headersTimeoutMs,
           ...http1,
         },
         http1Handler,
