@@ -142,7 +142,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: "backendCompression",
     flag: "backend-compression",
     kind: "string",
-    description: "gRPC message compression to backends that accept it.",
+    description: "gRPC message compression to backends that accept it: `none`, `gzip` or `deflate`.",
     defaultText: d.backendCompression,
     schema: { enum: ["none", "gzip", "deflate"] },
   },
@@ -238,7 +238,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     key: "headersTimeoutMs",
     flag: "headers-timeout",
     kind: "duration",
-    description: "Time a client gets to send the request headers before the connection is closed.",
+    description:
+      "Time a client gets to send the request headers (and for the TLS handshake) before the connection is closed.",
     defaultText: "10s",
     schema: { exclusiveMinimum: 0 },
   },
