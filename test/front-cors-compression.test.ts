@@ -300,7 +300,7 @@ describe("front: compression", () => {
     assert.equal(json(answer).code, 3);
   });
 
-  test("NDJSON streams are never compressed, so each line leaves at once", async () => {
+  test("NDJSON and SSE streams are never compressed, so each message leaves at once", async () => {
     const answer = await send(`${h.publicUrl}${LIB}/StreamBooks`, {
       headers: { "content-type": "application/json", "accept-encoding": "gzip, br" },
       body: JSON.stringify({ parent: "shelves/2", count: 3, payloadBytes: 2048 }),
@@ -309,5 +309,21 @@ describe("front: compression", () => {
     assert.match(String(answer.headers["content-type"]), /^application\/x-ndjson/);
     assert.equal(answer.headers["content-encoding"], undefined);
     assert.equal(answer.raw.toString("utf8").trim().split("\n").length, 3);
+    const events = await send(`${h.publicUrl}${LIB}/StreamBooks`, {
+      headers: {
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        "accept-encoding": "gzip, br",
+      },
+      body: JSON.stringify({ parent: "shelves/2", count: 3, payloadBytes: 2048 }),
+    });
+    assert.equal(events.status, 200);
+    assert.match(String(events.headers["content-type"]), /^text\/event-stream/);
+    assert.equal(events.headers["content-encoding"], undefined);
+    // Readable as it is: one `data:` line per book (plus whatever closes the stream).
+    assert.ok(
+      (events.raw.toString("utf8").match(/^data: \{"name"/gm) ?? []).length === 3,
+      events.raw.toString(),
+    );
   });
 });
