@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
+import { type RunningBackend, startLibraryBackend } from "../fixtures/backends.js";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -412,5 +413,53 @@ describe("streaming over HTTP", () => {
       assert.equal(lines.at(-1)!.error?.code, 3);
       assert.match(lines.at(-1)!.error!.message, /^line 2: /);
     });
+  });
+});
+
+describe("streams and unreachable instances", () => {
+  let a: RunningBackend;
+  let b: RunningBackend;
+  let h: GatewayHarness;
+
+  before(async () => {
+    a = await startLibraryBackend();
+    b = await startLibraryBackend();
+    h = await startGatewayHarness({
+      library: false,
+      users: false,
+      backends: [
+        { name: "library", address: a.address },
+        { name: "library", address: b.address },
+      ],
+    });
+  });
+  after(async () => {
+    await h.close();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a stream that could not reach a stopped instance is sent to the other one", async () => {
+    await a.close();
+    // Round robin puts the stopped instance first for one of every two calls; none may fail.
+    for (let i = 0; i < 4; i++) {
+      const { response, text } = await streamBooks(h.publicUrl, { count: 3 });
+      assert.equal(response.status, 200, text);
+      assert.equal(parseNdjson(text).length, 3);
+      const imported = await fetch(`${h.publicUrl}${LIB}/ImportBooks`, {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson" },
+        body: `${JSON.stringify({ parent: "shelves/1", book: { title: `retry ${i}` } })}\n`,
+      });
+      assert.equal(imported.status, 200, await imported.clone().text());
+      assert.equal(((await imported.json()) as { imported: number }).imported, 1);
+    }
+    assert.ok(b.calls.filter((c) => c.path === `${LIB}/ImportBooks`).length === 4);
+  });
+
+  test("with no reachable instance a stream is 503 UNAVAILABLE before its first byte", async () => {
+    await b.close();
+    const { response, text } = await streamBooks(h.publicUrl, { count: 3 });
+    assert.equal(response.status, 503);
+    assert.equal((JSON.parse(text) as { code: number }).code, 14);
   });
 });

@@ -32,6 +32,9 @@ import { type LineReader, readLines } from "./streaming-lines.js";
 
 export type StreamFormat = "ndjson" | "sse";
 
+/** A batch of framed messages is pushed once it reaches this size (UTF-16 units, about 16 KiB). */
+const FLUSH_AT_CHARS = 16 * 1024;
+
 /** A streaming response, ready to send: the status is 200, the body a byte stream. */
 export interface StreamedReply {
   /** Content type, cache rules and the backend's header metadata (plus trailers if it already ended). */
@@ -256,11 +259,17 @@ function sendLines(
  * The response body: framed text pushed as messages arrive. When the consumer (the socket, through
  * pipe) stops reading, the call is paused, and resumed when it asks for more; destroyed before the end
  * (the client went away) it cancels the call.
+ *
+ * Messages that arrive in the same turn of the event loop leave in one chunk: one chunk per message
+ * costs a chunked-encoding frame and a writev per message, which profiling showed to dominate (about
+ * half of the gateway's CPU on a stream of small messages). A message waits at most until setImmediate.
  */
 class ResponseBody extends Readable {
   #call: Pick<JsonStream, "pause" | "resume" | "cancel"> | undefined;
   #callPaused = false;
   #finished = false;
+  #pending = "";
+  #flushScheduled = false;
 
   constructor() {
     super({ highWaterMark: 64 * 1024 });
@@ -271,17 +280,35 @@ class ResponseBody extends Readable {
   }
 
   add(text: string): void {
-    if (!this.push(text) && !this.#callPaused) {
-      this.#callPaused = true;
-      this.#call?.pause();
+    this.#pending += text;
+    if (this.#pending.length >= FLUSH_AT_CHARS) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushLater);
     }
   }
 
   finish(text: string): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (text) this.push(text);
+    this.#pending += text;
+    this.#flush();
     this.push(null);
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#pending === "" || this.destroyed) return;
+    const chunk = this.#pending;
+    this.#pending = "";
+    if (!this.push(chunk) && !this.#callPaused) {
+      this.#callPaused = true;
+      this.#call?.pause();
+    }
   }
 
   override _read(): void {
@@ -292,6 +319,7 @@ class ResponseBody extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#pending = "";
     if (!this.#finished) {
       this.#finished = true;
       this.#call?.cancel();

@@ -11,11 +11,15 @@ import { type Upstream, UpstreamError } from "./upstream.js";
  * stop grpc-js from reading, which lets HTTP/2 flow control slow the backend down.
  *
  * Instances are picked as for unary calls (`Upstream.candidates`). A call moves to the next instance only
- * when it cannot have reached the backend: it failed as "never connected" before response headers arrived
- * and before grpc-js accepted any request message onto a transport. The messages written until then are
- * kept for that replay; grpc-js holds back write callbacks until a transport exists, so a caller that
- * honours `write() === false` keeps that replay buffer small (its highWaterMark, 16 messages).
+ * when it cannot have reached the backend: it failed as "never connected" (the same test as unary calls)
+ * before any response headers. The request messages written until then are replayed there, so they are
+ * kept while the instance's channel is not READY — bounded by MAX_REPLAY_BYTES; past that the call is
+ * not retried. (Write callbacks cannot tell delivery: grpc-js's own retry layer acknowledges writes into
+ * its buffer before any transport exists.)
  */
+
+/** Request bytes kept for a replay on another instance; beyond this the call is not moved. */
+const MAX_REPLAY_BYTES = 1024 * 1024;
 
 export interface StreamingCallOptions {
   metadata: grpc.Metadata;
@@ -92,8 +96,13 @@ class RetryingStreamingCall implements StreamingCall {
   readonly #candidates: BackendInstance[] = [];
   #attempt = -1;
   #call: GrpcStream | undefined;
-  /** Request messages written before the call was known to be delivered; undefined once it is. */
+  /**
+   * Request messages written while the call may not have reached an instance; undefined once the
+   * channel was READY at a write (nothing to replay: a failure then is no "never connected"), or when
+   * the messages outgrew MAX_REPLAY_BYTES (then the call cannot move).
+   */
   #replay: Uint8Array[] | undefined = [];
+  #replayBytes = 0;
   #halfClosed = false;
   #paused = false;
   #cancelled = false;
@@ -128,9 +137,8 @@ class RetryingStreamingCall implements StreamingCall {
 
   write(message: Uint8Array): boolean {
     if (this.#finished || this.#call === undefined || !("write" in this.#call)) return true;
-    if (this.#replay === undefined) return this.#call.write(message);
-    this.#replay.push(message);
-    return this.#writeTracked(this.#call, message);
+    if (this.#replay !== undefined) this.#keepForReplay(message);
+    return this.#call.write(message);
   }
 
   end(): void {
@@ -221,7 +229,7 @@ class RetryingStreamingCall implements StreamingCall {
     call.on("metadata", (headers: grpc.Metadata) => {
       attempt.headers = headers;
       if (!isCurrent()) return;
-      this.#replay = undefined;
+      this.#replay = undefined; // answered: this call can no longer move
       this.#handlers.onHeaders?.(headers, instance);
     });
     call.on("error", (error: unknown) => {
@@ -245,20 +253,25 @@ class RetryingStreamingCall implements StreamingCall {
       call.on("drain", () => {
         if (isCurrent()) this.#handlers.onDrain?.();
       });
-      const replay = this.#replay ?? [];
       let accepting = true;
-      for (const message of replay) accepting = this.#writeTracked(call, message);
+      for (const message of this.#replay ?? []) accepting = call.write(message);
       if (this.#halfClosed) call.end();
       // A caller waiting for a drain of the abandoned attempt would otherwise wait forever.
       if (accepting && this.#attempt > 0) queueMicrotask(() => this.#handlers.onDrain?.());
     }
   }
 
-  /** Writes and notes delivery: grpc-js calls back once a transport took the message. */
-  #writeTracked(call: grpc.ClientWritableStream<Uint8Array>, message: Uint8Array): boolean {
-    return call.write(message, () => {
-      if (this.#call === call) this.#replay = undefined;
-    });
+  #keepForReplay(message: Uint8Array): void {
+    const instance = this.#candidates[this.#attempt]!;
+    const ready =
+      this.#upstream.client(instance).getChannel().getConnectivityState(false) ===
+      grpc.connectivityState.READY;
+    if (ready || this.#replayBytes + message.length > MAX_REPLAY_BYTES) {
+      this.#replay = undefined;
+      return;
+    }
+    this.#replay!.push(message);
+    this.#replayBytes += message.length;
   }
 
   #ended(instance: BackendInstance, status: grpc.StatusObject, attempt: Attempt): void {
@@ -267,8 +280,8 @@ class RetryingStreamingCall implements StreamingCall {
       return;
     }
     const error = serviceError(attempt.error, status);
-    const delivered = this.#replay === undefined || attempt.headers !== undefined;
-    if (!delivered && neverConnected(error) && !this.#cancelled) {
+    const replayable = this.#replay !== undefined && attempt.headers === undefined;
+    if (replayable && neverConnected(error) && !this.#cancelled) {
       if (this.#attempt + 1 < this.#candidates.length) {
         this.#next();
         return;
