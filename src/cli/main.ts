@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "../admin/logger.js";
 import type { GatewayConfig } from "../config/config.js";
+import { GatewayConfigError } from "../config/config-error.js";
 import { helpText, loadConfig } from "../config/load-config.js";
 import type { StaticBackend } from "../registry/static-registry.js";
 import { createGateway, type RunningGateway } from "../server/create-gateway.js";
@@ -140,6 +141,12 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   main(process.argv.slice(2), process.env).then(
     (code) => process.exit(code),
     (error: unknown) => {
+      // A configuration problem found at start-up (an unreadable certificate, a bad rules file, options
+      // that do not go together) is one line naming the option, like the ones the parser reports.
+      if (error instanceof GatewayConfigError) {
+        for (const line of error.message.split("\n")) process.stderr.write(`refract: ${line}\n`);
+        process.exit(2);
+      }
       process.stderr.write(`refract: ${(error as Error).stack ?? String(error)}\n`);
       process.exit(1);
     },
