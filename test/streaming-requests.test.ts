@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import http from "node:http";
+import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
@@ -205,5 +206,42 @@ describe("client and bidi streaming over HTTP", () => {
       assert.equal(lines.at(-1)!.error?.code, 3);
       assert.match(lines.at(-1)!.error!.message, /^line 2: /);
     });
+  });
+
+  test("over HTTP/2 bidi is full duplex: each line is answered before the next one is sent", async () => {
+    const session = http2.connect(h.publicUrl);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `${LIB}/BookChat`,
+        "content-type": "application/x-ndjson",
+      });
+      stream.setEncoding("utf8");
+      const status = new Promise<number>((resolve) =>
+        stream.on("response", (head) => resolve(Number(head[":status"]))),
+      );
+      let text = "";
+      const sent = ["ping 1", "ping 2", "ping 3"];
+      let next = 0;
+      const send = (): void => {
+        const line = `${JSON.stringify({ text: sent[next++] })}\n`;
+        if (next === sent.length) stream.end(line);
+        else stream.write(line);
+      };
+      stream.on("data", (chunk: string) => {
+        text += chunk;
+        // Only once the previous message's answer is in does the next one go out.
+        if (parseNdjson(text).length === next && next < sent.length) send();
+      });
+      send();
+      await new Promise((resolve) => stream.on("end", resolve));
+      assert.equal(await status, 200);
+      assert.deepEqual(
+        parseNdjson(text).map((l) => l.result?.text),
+        sent,
+      );
+    } finally {
+      session.close();
+    }
   });
 });
