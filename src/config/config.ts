@@ -66,6 +66,8 @@ export interface GatewayConfig {
   maxRequestBytes: number;
   /** Deadline when the client sends no Grpc-Timeout. Default 30 s; 0 = none. */
   defaultTimeoutMs: number;
+  /** Deadline of a stream when the request has no Grpc-Timeout. Default 0: none. */
+  streamDefaultTimeoutMs: number;
   /** Cap on any deadline. Default 5 min; 0 = no cap. */
   maxTimeoutMs: number;
   /** Request headers forwarded to backends as they are (besides the contract's fixed set). */
@@ -119,6 +121,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   logLevel: "info",
   maxRequestBytes: 4 * 1024 * 1024,
   defaultTimeoutMs: 30_000,
+  streamDefaultTimeoutMs: 0,
   maxTimeoutMs: 300_000,
   forwardHeaders: [],
   json: { ...DEFAULT_JSON_OPTIONS },

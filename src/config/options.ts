@@ -274,6 +274,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaultText: "30s",
   },
   {
+    key: "streamDefaultTimeoutMs",
+    flag: "stream-default-timeout",
+    kind: "duration",
+    description:
+      "Deadline of a streaming call (NDJSON, SSE, WebSocket) without Grpc-Timeout; 0 = none (browsers cannot send one).",
+    defaultText: "0 (none)",
+  },
+  {
     key: "maxTimeoutMs",
     flag: "max-timeout",
     kind: "duration",

@@ -2,8 +2,13 @@ import { errors } from "../errors.js";
 
 /** Deadline settings: a default when the client sends none, and a cap on what clients may ask. */
 export interface DeadlinePolicy {
-  /** Applied when the request has no Grpc-Timeout. 0 = no deadline. */
+  /** Applied to unary calls when the request has no Grpc-Timeout. 0 = none (then the maximum applies). */
   defaultTimeoutMs: number;
+  /**
+   * Applied to streams when the request has no Grpc-Timeout. 0 = none: a watch or a chat lasts as long as
+   * the client stays (a browser cannot send Grpc-Timeout on a WebSocket or an EventSource).
+   */
+  streamDefaultTimeoutMs: number;
   /** Upper bound for any deadline. 0 = no cap. */
   maxTimeoutMs: number;
 }
@@ -24,9 +29,16 @@ export function parseGrpcTimeout(value: string): number {
 }
 
 /** The timeout of one call in ms (undefined = none), from the header and the policy. */
-export function effectiveTimeoutMs(header: string | undefined, policy: DeadlinePolicy): number | undefined {
-  let timeout = header === undefined ? policy.defaultTimeoutMs : parseGrpcTimeout(header.trim());
-  if (policy.maxTimeoutMs > 0 && (timeout === 0 || timeout > policy.maxTimeoutMs))
-    timeout = policy.maxTimeoutMs;
-  return timeout > 0 ? timeout : undefined;
+export function effectiveTimeoutMs(
+  header: string | undefined,
+  policy: DeadlinePolicy,
+  streaming = false,
+): number | undefined {
+  const cap = (ms: number): number => (policy.maxTimeoutMs > 0 ? Math.min(ms, policy.maxTimeoutMs) : ms);
+  // A client's own deadline is honoured as given, even 0 (already expired), up to the maximum.
+  if (header !== undefined) return cap(parseGrpcTimeout(header.trim()));
+  const fallback = streaming ? policy.streamDefaultTimeoutMs : policy.defaultTimeoutMs;
+  if (fallback > 0) return cap(fallback);
+  // Nothing asked, nothing configured: a unary call still gets the maximum; a stream none.
+  return !streaming && policy.maxTimeoutMs > 0 ? policy.maxTimeoutMs : undefined;
 }

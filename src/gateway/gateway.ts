@@ -140,11 +140,15 @@ export class Gateway {
     });
   }
 
-  /** The absolute deadline (epoch ms) of a request, or undefined; 400 on a malformed Grpc-Timeout. */
-  deadline(exchange: HttpExchange): number | undefined {
+  /**
+   * The absolute deadline (epoch ms) of a request, or undefined; 400 on a malformed Grpc-Timeout.
+   * Streams have their own default (none unless configured), unary calls the gateway default.
+   */
+  deadline(exchange: HttpExchange, streaming = false): number | undefined {
     const timeoutMs = effectiveTimeoutMs(
       headerValue(exchange.headers["grpc-timeout"]),
       this.#options.deadlines,
+      streaming,
     );
     return timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   }

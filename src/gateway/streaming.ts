@@ -82,7 +82,7 @@ export function openJsonStream(
   const { method } = route;
   const requestBytes = method.kind === "server-streaming" ? route.encode(request) : undefined;
   const metadata = gateway.metadata(exchange);
-  const deadline = gateway.deadline(exchange);
+  const deadline = gateway.deadline(exchange, true);
   const started = performance.now();
   let headers: grpc.Metadata | undefined;
   let ended = false;

@@ -92,7 +92,11 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     fileRules,
     logger,
     upstream,
-    deadlines: { defaultTimeoutMs: config.defaultTimeoutMs, maxTimeoutMs: config.maxTimeoutMs },
+    deadlines: {
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      streamDefaultTimeoutMs: config.streamDefaultTimeoutMs,
+      maxTimeoutMs: config.maxTimeoutMs,
+    },
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
   });
   // /admin/routes and /openapi.json list the routes the gateway's own table serves.
