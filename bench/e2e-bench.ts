@@ -1,13 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import autocannon from "autocannon";
 import protobuf from "protobufjs";
 import protojson from "protobufjs/ext/protojson.js";
 import { largePayload, smallPayload } from "./payloads.js";
+import { listeningUrl, type ProcessSample, sampleProcess, spawnReady } from "./processes.js";
 
 /**
  * The end-to-end part of `npm run bench`: the gateway's unary hot path against its ceiling (the same
@@ -22,7 +22,6 @@ const root = join(here, "..");
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARMUP_S = 2;
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 export interface LoadResult {
   requestsPerSec: number;
@@ -30,57 +29,6 @@ export interface LoadResult {
   p99Ms: number;
   requests: number;
   errors: number;
-}
-
-interface ProcessSample {
-  cpuMs: number;
-  rssBytes: number;
-}
-
-function sample(pid: number): ProcessSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat(5))
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { cpuMs: (ticks * 1000) / CLOCK_TICKS, rssBytes: Number(rss?.[1] ?? 0) * 1024 };
-}
-
-/**
- * Starts a child and resolves with the first stdout line `ready` accepts (mapped), e.g. its URL.
- * Later output is drained so the child never blocks on a full pipe.
- */
-async function spawnReady(
-  args: string[],
-  env: Record<string, string> = {},
-  ready: (line: string) => string | undefined = (line) => line,
-): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start`)), 30_000);
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
-    lines.on("line", (l) => {
-      const value = ready(l);
-      if (value !== undefined) {
-        clearTimeout(timer);
-        resolve(value);
-      }
-    });
-  });
-  return { child, line };
-}
-
-/** The gateway logs JSON lines; the one with `publicUrl` says where it listens. */
-function listeningUrl(line: string): string | undefined {
-  try {
-    return (JSON.parse(line) as { publicUrl?: string }).publicUrl;
-  } catch {
-    return undefined;
-  }
 }
 
 function load(
@@ -191,7 +139,7 @@ function sampleTree(pid: number): ProcessSample {
     .filter(Boolean)
     .map(Number);
   return [pid, ...children]
-    .map(sample)
+    .map(sampleProcess)
     .reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rssBytes: a.rssBytes + b.rssBytes }));
 }
 
@@ -207,8 +155,7 @@ async function startGateway(addresses: { bench: string }, workers: number) {
       `--http-rules=${join(here, "http-rules.yaml")}`,
       `--backend=bench=${addresses.bench}`,
     ],
-    {},
-    listeningUrl,
+    { ready: listeningUrl },
   );
 }
 
@@ -284,7 +231,7 @@ export async function benchEndToEnd(): Promise<ScenarioResult[]> {
         if (s.compare) {
           result.direct = await direct(addresses.bench, s.direct, DURATION_S);
           const floorServer = await spawnReady(["--import", "tsx", join(here, "static-server.ts")], {
-            REFRACT_BENCH_BODY: answer,
+            env: { REFRACT_BENCH_BODY: answer },
           });
           const floorUrl = `${floorServer.line}${s.path}`;
           await load(floorUrl, { ...request, durationS: WARMUP_S });

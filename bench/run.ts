@@ -7,11 +7,12 @@ import { benchCodec } from "./codec-bench.js";
 import { benchDiscovery } from "./discovery-bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e-bench.js";
 import { benchRouter } from "./router-bench.js";
+import { benchServerStream, formatServerStream } from "./stream-bench.js";
 
 /**
  * `npm run bench`: every benchmark of the project in one run on this machine, printed as tables and
  * written as JSON to bench/results/. Sections: end to end (gateway vs direct grpc-js vs static Fastify,
- * CPU per request, `--workers 2`), codec micro-benchmarks next to JSON.parse/stringify, route matching
+ * CPU per request, `--workers 2`), server-stream messages/s, codec micro-benchmarks next to JSON.parse/stringify, route matching
  * at 10/1k/10k routes, discovery time through etcd, catalog memory for 1,000 backends × 20 methods.
  * Timings live here, never in pass/fail tests.
  */
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   const e2e = await benchEndToEnd();
   results.endToEnd = e2e;
   out(formatEndToEnd(e2e));
+
+  out("\n== Server streaming: messages/s through the gateway vs read directly with grpc-js ==\n");
+  const stream = await benchServerStream();
+  results.serverStream = stream;
+  out(formatServerStream(stream));
 
   out("\n== Codec (ns per message; ratio = codec ÷ plain JSON.parse/JSON.stringify of the same text) ==\n");
   const codec = await benchCodec();

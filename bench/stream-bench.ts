@@ -1,13 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import http from "node:http";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import WebSocket from "ws";
+import { listeningUrl, sampleProcess, spawnReady } from "./processes.js";
 
 /**
  * Server-streaming throughput: one StreamBooks stream of N messages read through the gateway (NDJSON over
@@ -22,7 +22,6 @@ import WebSocket from "ws";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const LIB = "acme.library.v1.LibraryService";
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 export interface StreamBenchOptions {
   /** Messages per stream. Default BENCH_STREAM_MESSAGES or 200,000. */
@@ -57,33 +56,8 @@ export interface StreamBenchResult {
   gatewayToDirectRaw: number;
 }
 
-interface Started {
-  child: ChildProcess;
-  line: string;
-}
-
-/** Starts a child and resolves with the first stdout line `ready` maps to a value; drains the rest. */
-async function spawnReady(args: string[], ready: (line: string) => string | undefined): Promise<Started> {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start`)), 30_000);
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
-    lines.on("line", (l) => {
-      const value = ready(l);
-      if (value !== undefined) {
-        clearTimeout(timer);
-        resolve(value);
-      }
-    });
-  });
-  return { child, line };
-}
-
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS; // utime + stime, stat(5)
+  return sampleProcess(pid).cpuMs;
 }
 
 async function timed(read: () => Promise<{ count: number; bytes: number }>, expected: number) {
@@ -179,7 +153,7 @@ export async function benchServerStream(options: StreamBenchOptions = {}): Promi
   const rounds = options.rounds ?? 3;
   const children: ChildProcess[] = [];
   try {
-    const backends = await spawnReady(["--import", "tsx", join(here, "bench-backend.ts")], (l) => l);
+    const backends = await spawnReady(["--import", "tsx", join(here, "bench-backend.ts")]);
     children.push(backends.child);
     const { library } = JSON.parse(backends.line) as { library: string };
     const gateway = await spawnReady(
@@ -195,13 +169,7 @@ export async function benchServerStream(options: StreamBenchOptions = {}): Promi
         "--workers=1",
         `--backend=library=${library}`,
       ],
-      (line) => {
-        try {
-          return (JSON.parse(line) as { publicUrl?: string }).publicUrl;
-        } catch {
-          return undefined;
-        }
-      },
+      { ready: listeningUrl },
     );
     children.push(gateway.child);
     const types = await loadBookTypes();

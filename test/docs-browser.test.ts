@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium } from "playwright-core";
+import { chromiumPath } from "./helpers/browser.js";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
 
 const LIBRARY = "acme.library.v1.LibraryService";
 const SCREENSHOT = "test-artifacts/docs.png";
-
-/** Debian's chromium, installed by the project's own script when missing (no test is skipped for it). */
-function chromiumPath(): string {
-  const printed = execFileSync("bash", ["scripts/install-chromium.sh"], { encoding: "utf8" })
-    .trim()
-    .split("\n");
-  const path = printed.at(-1);
-  assert.ok(path, "scripts/install-chromium.sh printed no browser path");
-  return path;
-}
 
 describe("GET /docs in a real browser", () => {
   let h: GatewayHarness;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { chromiumPath } from "./helpers/browser.js";
 import { type GatewayHarness, startGatewayHarness } from "./helpers/gateway-harness.js";
 
 /**
@@ -11,16 +11,6 @@ import { type GatewayHarness, startGatewayHarness } from "./helpers/gateway-harn
  */
 
 const LIB = "/acme.library.v1.LibraryService";
-
-/** Debian's chromium, installed by the project's own script when missing (no test is skipped for it). */
-function chromiumPath(): string {
-  const printed = execFileSync("bash", ["scripts/install-chromium.sh"], { encoding: "utf8" })
-    .trim()
-    .split("\n");
-  const path = printed.at(-1);
-  assert.ok(path, "scripts/install-chromium.sh printed no browser path");
-  return path;
-}
 
 interface EventSourceResult {
   messages: string[];

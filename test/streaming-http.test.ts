@@ -3,6 +3,7 @@ import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { type RunningBackend, startLibraryBackend } from "../fixtures/backends.js";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
+import { parseNdjson } from "./helpers/ndjson.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -13,18 +14,6 @@ import { waitFor } from "./helpers/wait.js";
 
 const LIB = "/acme.library.v1.LibraryService";
 const MAX_REQUEST_BYTES = 64 * 1024;
-
-interface Line {
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string; details: unknown[] };
-}
-
-function parseNdjson(text: string): Line[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Line);
-}
 
 async function streamBooks(
   url: string,

@@ -3,6 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
+import { parseNdjson } from "./helpers/ndjson.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -12,18 +13,6 @@ import { waitFor } from "./helpers/wait.js";
 
 const LIB = "/acme.library.v1.LibraryService";
 const MAX_REQUEST_BYTES = 64 * 1024;
-
-interface Line {
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string; details: unknown[] };
-}
-
-function parseNdjson(text: string): Line[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Line);
-}
 
 /** POSTs a body written piece by piece with a real socket, returning status and text. */
 function postPieces(
