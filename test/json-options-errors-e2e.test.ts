@@ -132,6 +132,9 @@ describe("JSON request errors through the gateway: 400 with the path and the pro
     const body = Buffer.concat([Buffer.from('{"orderId": "a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
     const response = await post(body);
     assert.equal(response.status, 400);
-    assert.match((response.body as { message: string }).message, /not valid UTF-8 \(first bad byte at offset 14\)/);
+    assert.match(
+      (response.body as { message: string }).message,
+      /not valid UTF-8 \(first bad byte at offset 14\)/,
+    );
   });
 });
