@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { type BackendInstance, type BackendSet, instanceKey } from "../registry/registry.js";
+import { H2UnaryTransport } from "./h2-unary.js";
 
 /** How channels to backends are made. */
 export interface ChannelPoolOptions {
@@ -40,6 +41,7 @@ export class ChannelPool {
   readonly #options: Required<Pick<ChannelPoolOptions, "maxResponseBytes" | "maxReflectionBytes">> &
     Pick<ChannelPoolOptions, "tlsServerName" | "compression"> & { tls: grpc.ChannelCredentials };
   readonly #reconnectListeners = new Set<(instance: BackendInstance) => void>();
+  readonly #h2 = new H2UnaryTransport();
 
   constructor(options: ChannelPoolOptions = {}) {
     this.#options = {
@@ -49,6 +51,23 @@ export class ChannelPool {
       ...(options.tlsServerName === undefined ? {} : { tlsServerName: options.tlsServerName }),
       ...(options.compression === undefined ? {} : { compression: options.compression }),
     };
+  }
+
+  /**
+   * The lean unary transport (h2-unary.ts) when it can serve this instance — plaintext, no message
+   * compression requested — else undefined and the call goes through grpc-js.
+   */
+  unaryTransport(instance: BackendInstance): H2UnaryTransport | undefined {
+    if (instance.metadata.tls || this.#options.compression !== undefined) return undefined;
+    // The grpc-js channel still exists for the same instance: it watches connectivity (reconnects
+    // trigger schema refreshes, failing instances are tried last) and carries streams and reflection.
+    this.#entry(instance);
+    return this.#h2;
+  }
+
+  /** Largest response message accepted from backends, bytes. */
+  get maxResponseBytes(): number {
+    return this.#options.maxResponseBytes;
   }
 
   /** The client (channel) for calls to an instance. */
@@ -87,6 +106,7 @@ export class ChannelPool {
 
   close(): void {
     for (const [key, entry] of this.#entries) this.#close(key, entry);
+    this.#h2.close();
   }
 
   #entry(instance: BackendInstance): Entry {
@@ -160,6 +180,7 @@ export class ChannelPool {
     entry.closed = true;
     entry.client.close();
     entry.reflectionClient?.close();
+    this.#h2.forget(entry.instance.address);
     this.#entries.delete(key);
   }
 }

@@ -3,6 +3,7 @@ import type { CatalogMethod } from "../catalog/catalog.js";
 import { type Code, errors, GatewayError } from "../errors.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { ChannelPool } from "./channel-pool.js";
+import type { H2CallError } from "./h2-unary.js";
 
 /** A failed backend call: the gRPC status as a GatewayError, with the trailers the backend sent. */
 export class UpstreamError extends GatewayError {
@@ -91,6 +92,22 @@ export class Upstream {
     request: Uint8Array,
     options: UnaryCallOptions,
   ): Promise<UnaryResult> {
+    const lean = this.#pool.unaryTransport(instance);
+    if (lean) {
+      return lean
+        .call(instance, path, request, {
+          metadata: options.metadata,
+          deadline: options.deadline,
+          signal: options.signal,
+          maxResponseBytes: this.#pool.maxResponseBytes,
+        })
+        .then(
+          (result) => ({ ...result, instance }),
+          (error: H2CallError) => {
+            throw error.notDelivered ? new NotDeliveredError(error) : new UpstreamError(error, instance);
+          },
+        );
+    }
     return new Promise((resolve, reject) => {
       let headers: grpc.Metadata | undefined;
       let outcome: { error: grpc.ServiceError | null; response: Buffer | undefined } | undefined;
