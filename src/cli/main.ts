@@ -110,7 +110,11 @@ Two demo backends: library (exact protoc descriptors, REST routes) and users (st
   curl -s -X POST ${base}/acme.library.v1.LibraryService/GetBook -H 'content-type: application/json' -d '{"name":"shelves/1/books/1"}'
   curl -s -X POST ${base}/acme.user.v1.UserService/GetUser -H 'content-type: application/json' -d '{"id":"9007199254740993"}'
   curl -s -X POST ${base}/acme.user.v1.UserService/GetUser -H 'content-type: application/json' -d '{"id":"42"}'   # 404, NOT_FOUND
+  curl -s '${base}/v1/shelves/1/books?genre=GENRE_FICTION'      # a REST route from google.api.http
+  curl -sN '${base}/v1/shelves/1/books:stream?count=3&interval_ms=200'   # server streaming as NDJSON
   curl -s ${adminUrl}/admin/backends
+
+Browse and try the discovered services: ${base}/docs
 
 Press Ctrl-C to stop.
 `;
