@@ -137,6 +137,14 @@ for (const variant of ["exact descriptors", "rules file + lossy reflection"] as 
       assert.match(r.json.message, /shelf_id/);
     });
 
+    test("a path with malformed percent-encoding is 400 with the Status body", async () => {
+      const r = await request(base, "GET", "/v1/shelves/%zz");
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 3);
+      assert.match(r.json.message, /percent-encoding/);
+      assert.deepEqual(r.json.details, []);
+    });
+
     test("an unknown REST path is 404", async () => {
       const r = await request(base, "GET", "/v1/nothing/here");
       assert.equal(r.status, 404);

@@ -48,6 +48,8 @@ const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
  * Tests use `app.inject()` or a real socket; the CLI calls `listen`.
  */
 export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
+  // Set right after the app exists; framework errors can only happen once it serves.
+  let telemetry: RequestTelemetry | undefined;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.maxRequestBytes,
@@ -58,6 +60,15 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     },
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Errors Fastify raises while routing (a path whose percent-encoding is malformed, …) get the
+    // contract's google.rpc.Status body like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const gatewayError =
+        error.code === "FST_ERR_BAD_URL"
+          ? errors.invalidArgument(`the path has malformed percent-encoding: ${error.message}`, error)
+          : fromFrameworkError(error, options.maxRequestBytes);
+      sendError(request, reply, gatewayError, telemetry);
+    },
     ...frontServerOptions(options.front, options.logger),
   }) as unknown as FastifyInstance;
 
@@ -73,7 +84,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  const telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
+  telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
   // Before any route: compression attaches its hooks to routes as they are declared.
   registerFrontPlugins(app, options.front);
   // Registered before the catch-all's requests arrive; static routes win over `/*` in find-my-way.
@@ -151,10 +162,10 @@ function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   error: GatewayError,
-  telemetry: RequestTelemetry,
+  telemetry: RequestTelemetry | undefined,
 ): FastifyReply {
   // Logged (with the cause) once the response closes, like every other request.
-  telemetry.note(request, { error });
+  telemetry?.note(request, { error });
   const headers: Record<string, string | string[]> = { ...error.headers };
   if (error.httpStatus === 401) headers["www-authenticate"] ??= "Bearer";
   return reply
