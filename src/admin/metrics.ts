@@ -139,21 +139,28 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     },
   });
 
+  // The children of the hot-path metrics, per label values: prom-client hashes a label object on every
+  // inc/observe; the label sets are bounded (catalog methods, status and code tables), so caching the
+  // children turns that into one Map lookup.
+  const requestCounters = childCache((key: string[]) =>
+    requests.labels(...(key as [string, string, string, string])),
+  );
+  const requestTimers = childCache((key: string[]) => requestDuration.labels(...(key as [string, string])));
+  const upstreamCounters = childCache((key: string[]) =>
+    upstreamCalls.labels(...(key as [string, string, string])),
+  );
+  const upstreamTimers = childCache((key: string[]) => upstreamDuration.labels(...(key as [string, string])));
+
   const metrics: GatewayMetrics = {
     requestStarted: () => inFlight.inc(),
     requestFinished: (o) => {
       inFlight.dec();
-      requests.inc({
-        service: o.service,
-        method: o.method,
-        status: String(o.httpStatus),
-        grpc_code: codeName(o.grpcCode),
-      });
-      requestDuration.observe({ service: o.service, method: o.method }, o.durationSeconds);
+      requestCounters([o.service, o.method, String(o.httpStatus), codeName(o.grpcCode)]).inc();
+      requestTimers([o.service, o.method]).observe(o.durationSeconds);
     },
     upstreamFinished: (o) => {
-      upstreamCalls.inc({ service: o.service, method: o.method, grpc_code: codeName(o.grpcCode) });
-      upstreamDuration.observe({ service: o.service, method: o.method }, o.durationSeconds);
+      upstreamCounters([o.service, o.method, codeName(o.grpcCode)]).inc();
+      upstreamTimers([o.service, o.method]).observe(o.durationSeconds);
     },
     streamMessage: (service, method, direction) => streamMessages.inc({ service, method, direction }),
     reflectionFinished: (backend, ok, durationSeconds) => {
@@ -165,4 +172,18 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     catalogFailed: () => catalogFailures.inc(),
   };
   return { metrics, registry };
+}
+
+/** A memo of metric children by their label values (in labelNames order). */
+function childCache<T>(make: (labels: string[]) => T): (labels: string[]) => T {
+  const children = new Map<string, T>();
+  return (labels) => {
+    const key = labels.join("\u0000");
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(labels);
+      children.set(key, child);
+    }
+    return child;
+  };
 }

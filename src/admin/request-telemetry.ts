@@ -109,34 +109,31 @@ export function installRequestTelemetry(
     return options.routeOf?.(verb, path) ?? method.path;
   };
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Callback style, not async: this runs for every request, and a promise per hook is measurable.
+  app.addHook("onRequest", (request, reply, done) => {
     const started = performance.now();
     // 'close' fires once per response, after 'finish' or on a client abort: exactly one line each.
     reply.raw.once("close", () => finish(request, reply, started));
-    if (isGatewayRoute(request)) {
-      // A placeholder outcome marks the request as counted; requestFinished pairs with this increment.
-      outcomes.set(request, {});
-      metrics.requestStarted();
-    }
+    done();
   });
 
   return {
     note(request, outcome) {
-      // Only counted (gateway) requests carry outcomes, so the in-flight gauge stays paired.
-      const previous = outcomes.get(request);
-      if (previous) outcomes.set(request, { ...previous, ...outcome });
+      // The gateway's handlers (and its error paths) note their requests; docs and asset routes never do,
+      // so they are logged but not counted. The first note counts the request in flight; finish() pairs it.
+      const existing = outcomes.get(request);
+      if (existing) {
+        Object.assign(existing, outcome);
+        return;
+      }
+      outcomes.set(request, { ...outcome });
+      metrics.requestStarted();
     },
   };
 }
 
 function isUpgrade(request: FastifyRequest): boolean {
   return String(request.headers.upgrade ?? "").toLowerCase() === "websocket";
-}
-
-/** The catch-all route is the gateway's; docs and asset routes are not RPCs and are not counted. */
-function isGatewayRoute(request: FastifyRequest): boolean {
-  const url = request.routeOptions.url;
-  return url === undefined || url === "/*";
 }
 
 function pathOf(url: string): string {
