@@ -247,6 +247,8 @@ const KIND_SCHEMA: Record<string, Record<string, unknown>> = {
         name: { type: "string", minLength: 1 },
         address: { type: "string", pattern: "^.+:[0-9]{1,5}$" },
         tls: { type: "boolean" },
+        // Config-file entries may also name the `:authority` / TLS server name of the instance.
+        authority: { type: "string", minLength: 1 },
       },
       additionalProperties: false,
     },

@@ -55,20 +55,6 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description:
       "Static backend `name=host:port` (repeatable); `name=grpcs://host:port` dials it with TLS. In a config file also `{name, address, tls, authority}`.",
     defaultText: "none",
-    // Config-file entries may also name the `:authority` / TLS server name of the instance.
-    schema: {
-      items: {
-        type: "object",
-        required: ["name", "address"],
-        properties: {
-          name: { type: "string", minLength: 1 },
-          address: { type: "string", pattern: "^.+:[0-9]{1,5}$" },
-          tls: { type: "boolean" },
-          authority: { type: "string", minLength: 1 },
-        },
-        additionalProperties: false,
-      },
-    },
   },
   {
     key: "etcd",
