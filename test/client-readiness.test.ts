@@ -16,7 +16,7 @@ syntax = "proto3";
 package acme.probe.v1;
 message EchoRequest { string text = 1; int32 sleep_ms = 2; }
 message EchoResponse { map<string, string> metadata = 1; int64 deadline_ms = 2; }
-message FailRequest { int32 code = 1; bool bad_request = 2; bool retry_info = 3; bool unknown_detail = 4; }
+message FailRequest { int32 code = 1; bool bad_request = 2; bool retry_info = 3; bool unknown_detail = 4; bool corrupt_detail = 5; }
 message FailResponse {}
 service Probe {
   rpc Echo(EchoRequest) returns (EchoResponse);
@@ -37,6 +37,7 @@ function detailsBin(request: {
   bad_request: boolean;
   retry_info: boolean;
   unknown_detail: boolean;
+  corrupt_detail: boolean;
 }): Buffer {
   const details: Array<{ type_url: string; value: Uint8Array }> = [];
   if (request.bad_request) {
@@ -55,6 +56,13 @@ function detailsBin(request: {
       value: RetryInfo.encode(
         RetryInfo.fromObject({ retryDelay: { seconds: 2, nanos: 500_000_000 } }),
       ).finish(),
+    });
+  }
+  if (request.corrupt_detail) {
+    // A known type whose bytes are not that message (a truncated length-delimited field).
+    details.push({
+      type_url: "type.googleapis.com/google.rpc.ErrorInfo",
+      value: Uint8Array.from([0x0a, 0x05, 0x61]),
     });
   }
   if (request.unknown_detail) {
@@ -105,7 +113,13 @@ describe("client readiness: metadata, deadlines, error details", () => {
           },
           Fail(
             call: grpc.ServerUnaryCall<
-              { code: number; bad_request: boolean; retry_info: boolean; unknown_detail: boolean },
+              {
+                code: number;
+                bad_request: boolean;
+                retry_info: boolean;
+                unknown_detail: boolean;
+                corrupt_detail: boolean;
+              },
               unknown
             >,
             callback: grpc.sendUnaryData<unknown>,
@@ -257,6 +271,18 @@ describe("client readiness: metadata, deadlines, error details", () => {
       "@type": "type.googleapis.com/acme.secret.v1.Hidden",
       value: Buffer.from([8, 42]).toString("base64"),
     });
+  });
+
+  test("details that cannot be decoded are rendered raw; the error itself still reaches the client", async () => {
+    const r = await fail({ code: 9, corruptDetail: true });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 9);
+    assert.deepEqual(r.json.details, [
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        value: Buffer.from([0x0a, 0x05, 0x61]).toString("base64"),
+      },
+    ]);
   });
 
   test("RetryInfo becomes Retry-After on 503 and 429, not on other statuses", async () => {

@@ -1,34 +1,16 @@
 import protobuf from "protobufjs";
-import type { JsonOptions } from "../codec/codec.js";
-import { codecFor } from "../codec/codec-cache.js";
+import type { JsonOptions, MessageCodec } from "../codec/codec.js";
+import { createMessageCodec } from "../codec/json-codec.js";
 import type { AnyJson } from "../errors.js";
 import { bundleRoot } from "../reflection/schema-root.js";
 
 /**
- * `grpc-status-details-bin` → `google.rpc.Status.details` as proto3 JSON (CONTRACT.md §3). Each detail
- * is an Any; its type is resolved in the backend's own schema root (which also holds the bundled
- * google/rpc/*.proto types: BadRequest, ErrorInfo, RetryInfo, …). A detail whose type cannot be
- * resolved or decoded is rendered as `{"@type", "value": "<base64>"}`: the response never fails
- * because of a detail.
+ * `grpc-status-details-bin` → `google.rpc.Status.details` as proto3 JSON (CONTRACT.md §3). The Status is
+ * decoded by the codec, whose Any rendering resolves each detail's type in the backend's own schema first,
+ * then in the bundled google/rpc/*.proto (BadRequest, ErrorInfo, RetryInfo, …), and renders a type it
+ * cannot resolve as `{"@type", "value": "<base64>"}`. Bytes the codec cannot decode at all fall back to
+ * that raw form for every detail: the response never fails because of its details.
  */
-
-// The wire shape of google.rpc.Status with its details kept as raw Anys: decoding them is per detail.
-const statusType = protobuf
-  .parse(
-    `
-syntax = "proto3";
-message Status { int32 code = 1; string message = 2; repeated RawAny details = 3; }
-message RawAny { string type_url = 1; bytes value = 2; }
-`,
-    { keepCase: true },
-  )
-  .root.lookupType("Status");
-
-interface RawStatus {
-  code: number;
-  message: string;
-  details: Array<{ type_url: string; value: Uint8Array }>;
-}
 
 export interface DecodedStatusDetails {
   details: AnyJson[];
@@ -36,58 +18,39 @@ export interface DecodedStatusDetails {
   retryAfterSeconds: number | undefined;
 }
 
-// WKTs whose JSON form is not an object are wrapped as {"@type", "value": <json>} inside an Any.
-const WRAPPED_IN_ANY = new Set([
-  "google.protobuf.Duration",
-  "google.protobuf.Timestamp",
-  "google.protobuf.FieldMask",
-  "google.protobuf.Struct",
-  "google.protobuf.Value",
-  "google.protobuf.ListValue",
-  "google.protobuf.DoubleValue",
-  "google.protobuf.FloatValue",
-  "google.protobuf.Int64Value",
-  "google.protobuf.UInt64Value",
-  "google.protobuf.Int32Value",
-  "google.protobuf.UInt32Value",
-  "google.protobuf.BoolValue",
-  "google.protobuf.StringValue",
-  "google.protobuf.BytesValue",
-  "google.protobuf.Any",
-]);
+// One Status codec per backend schema and options object: its Any resolution depends on the schema.
+const statusCodecs = new WeakMap<protobuf.Root, Map<JsonOptions, MessageCodec>>();
+
+function statusCodec(root: protobuf.Root, options: JsonOptions): MessageCodec {
+  let byOptions = statusCodecs.get(root);
+  if (!byOptions) {
+    byOptions = new Map();
+    statusCodecs.set(root, byOptions);
+  }
+  let codec = byOptions.get(options);
+  if (!codec) {
+    const bundle = bundleRoot();
+    codec = createMessageCodec(bundle.lookupType("google.rpc.Status"), options, {
+      resolveType: (name) => resolveType(root, name) ?? resolveType(bundle, name),
+    });
+    byOptions.set(options, codec);
+  }
+  return codec;
+}
 
 export function decodeStatusDetails(
   bytes: Uint8Array,
   root: protobuf.Root,
   options: JsonOptions,
 ): DecodedStatusDetails {
-  let status: RawStatus;
+  let details: AnyJson[];
   try {
-    status = statusType.toObject(statusType.decode(bytes), { defaults: true }) as unknown as RawStatus;
+    details = (statusCodec(root, options).binaryToValue(bytes) as { details?: AnyJson[] }).details ?? [];
   } catch {
-    return { details: [], retryAfterSeconds: undefined };
+    details = rawDetails(bytes);
   }
-  let retryAfterSeconds: number | undefined;
-  const details = status.details.map((detail): AnyJson => {
-    const typeUrl = detail.type_url ?? "";
-    const typeName = typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
-    const raw = (): AnyJson => ({
-      "@type": detail.type_url,
-      value: Buffer.from(detail.value).toString("base64"),
-    });
-    // The backend's own types first, then the bundled google/rpc ones it may not link itself.
-    const type = resolveType(root, typeName) ?? resolveType(bundleRoot(), typeName);
-    if (!type) return raw();
-    try {
-      const json = codecFor(type, options).binaryToValue(detail.value);
-      if (typeName === "google.rpc.RetryInfo") retryAfterSeconds = retrySeconds(json);
-      if (WRAPPED_IN_ANY.has(typeName)) return { "@type": detail.type_url, value: json };
-      return { "@type": detail.type_url, ...(json as Record<string, unknown>) };
-    } catch {
-      return raw();
-    }
-  });
-  return { details, retryAfterSeconds };
+  const retryInfo = details.find((d) => d["@type"].endsWith("/google.rpc.RetryInfo"));
+  return { details, retryAfterSeconds: retryInfo ? retrySeconds(retryInfo) : undefined };
 }
 
 function resolveType(root: protobuf.Root, name: string): protobuf.Type | undefined {
@@ -100,11 +63,33 @@ function resolveType(root: protobuf.Root, name: string): protobuf.Type | undefin
   }
 }
 
+// The wire shape of google.rpc.Status with its details left as raw Anys, for the fallback.
+const rawStatusType = protobuf
+  .parse(
+    `syntax = "proto3";
+     message Status { int32 code = 1; string message = 2; repeated RawAny details = 3; }
+     message RawAny { string type_url = 1; bytes value = 2; }`,
+    { keepCase: true },
+  )
+  .root.lookupType("Status");
+
+function rawDetails(bytes: Uint8Array): AnyJson[] {
+  try {
+    const status = rawStatusType.toObject(rawStatusType.decode(bytes), { defaults: true }) as {
+      details: Array<{ type_url: string; value: Uint8Array }>;
+    };
+    return status.details.map((d) => ({
+      "@type": d.type_url,
+      value: Buffer.from(d.value).toString("base64"),
+    }));
+  } catch {
+    return [];
+  }
+}
+
 /** RetryInfo.retry_delay in its JSON form ("1.5s") → whole seconds, rounded up (Retry-After takes integers). */
-function retrySeconds(json: unknown): number | undefined {
-  const delay =
-    (json as { retryDelay?: unknown; retry_delay?: unknown }).retryDelay ??
-    (json as { retry_delay?: unknown }).retry_delay;
+function retrySeconds(detail: AnyJson): number | undefined {
+  const delay = detail.retryDelay ?? detail.retry_delay;
   if (typeof delay !== "string") return undefined;
   const seconds = Number(delay.replace(/s$/, ""));
   return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined;
