@@ -102,8 +102,9 @@ export class SchemaSync {
       }),
     );
     this.#applyBackends(registry.current());
-    await Promise.all([...this.#states.values()].map((state) => state.inflight));
-    this.#rebuild();
+    // The first fetches schedule their own (coalesced) rebuilds; build here only if none did (no instances).
+    await this.idle();
+    if (!this.#built) this.#rebuild();
     this.#scheduleInterval();
   }
 
