@@ -82,26 +82,31 @@ export function registerBodyParsers(
   options: { routeOf: (request: FastifyRequest) => ResolvedRoute; maxRequestBytes: number },
 ): void {
   const { routeOf, maxRequestBytes } = options;
-  app.addContentTypeParser(JSON_TYPES, (request, payload, done) => {
-    let route: ResolvedRoute;
-    try {
-      route = routeOf(request);
-    } catch (error) {
-      return done(error as Error, undefined);
-    }
-    if (takesMessageStream(route)) return done(null, payload);
-    readText(request, payload, maxRequestBytes, done);
-  });
-  app.addContentTypeParser(NDJSON_TYPES, (request, payload, done) => {
-    let route: ResolvedRoute;
-    try {
-      route = routeOf(request);
-    } catch (error) {
-      return done(error as Error, undefined);
-    }
-    if (takesMessageStream(route)) return done(null, payload);
-    done(errors.unsupportedMediaType(String(request.headers["content-type"]), JSON_TYPES), undefined);
-  });
+  type Done = (error: Error | null, body?: unknown) => void;
+  // Both parsers hand client and bidi streams the raw request stream; they differ in what a unary or
+  // server-streaming method does with its body: JSON is read whole, NDJSON is refused.
+  const parser =
+    (otherwise: (request: FastifyRequest, payload: Readable, done: Done) => void) =>
+    (request: FastifyRequest, payload: Readable, done: Done): void => {
+      let route: ResolvedRoute;
+      try {
+        route = routeOf(request);
+      } catch (error) {
+        return done(error as Error, undefined);
+      }
+      if (takesMessageStream(route)) return done(null, payload);
+      otherwise(request, payload, done);
+    };
+  app.addContentTypeParser(
+    JSON_TYPES,
+    parser((request, payload, done) => readText(request, payload, maxRequestBytes, done)),
+  );
+  app.addContentTypeParser(
+    NDJSON_TYPES,
+    parser((request, _payload, done) =>
+      done(errors.unsupportedMediaType(String(request.headers["content-type"]), JSON_TYPES), undefined),
+    ),
+  );
 }
 
 /**
