@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
 import { type RunningBackend, startLibraryBackend } from "../fixtures/backends.js";
@@ -10,6 +9,7 @@ import { createGateway, type RunningGateway } from "../src/index.js";
 import { packagePath } from "../src/package-paths.js";
 import { registerBackend } from "../src/registry/register-backend.js";
 import { type EtcdServer, startEtcd } from "./helpers/etcd-server.js";
+import { createLogCapture } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -38,20 +38,15 @@ interface GatewayUnderTest {
 }
 
 async function startGateway(etcd: EtcdServer): Promise<GatewayUnderTest> {
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split("\n")) if (line.trim()) logs.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { stream, capture } = createLogCapture();
+  const logs = capture.lines;
   const gateway = await createGateway({
     port: 0,
     host: "127.0.0.1",
     adminPort: 0,
     etcd: [etcd.endpoint],
     refreshIntervalMs: 0,
-    logger: pino({ level: "info" }, sink),
+    logger: pino({ level: "info" }, stream),
   });
   const { publicUrl, adminUrl } = await gateway.start();
   return { gateway, url: publicUrl, adminUrl, logs };

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
 import { type RunningBackend, startLibraryBackend, startUserBackend } from "../fixtures/backends.js";
 import { createGateway, type RunningGateway } from "../src/index.js";
+import { createLogCapture } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -18,20 +18,15 @@ interface Harness {
 }
 
 async function startGateway(backends: Array<{ name: string; address: string }>): Promise<Harness> {
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split("\n")) if (line.trim()) logs.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { stream, capture } = createLogCapture();
+  const logs = capture.lines;
   const gateway = await createGateway({
     port: 0,
     host: "127.0.0.1",
     adminPort: 0,
     backends,
     refreshIntervalMs: 0,
-    logger: pino({ level: "debug" }, sink),
+    logger: pino({ level: "debug" }, stream),
   });
   const { publicUrl, adminUrl } = await gateway.start();
   return { gateway, url: publicUrl, adminUrl, logs };
