@@ -58,6 +58,8 @@ export interface ResolvedRoute {
   readonly method: CatalogMethod;
   /** `response_body` of the matched REST binding ("" = the whole message). */
   readonly responseBody: string;
+  /** What matched, for logs and metrics: the gRPC path, or the REST template (`/v1/{name=shelves/*}`). */
+  readonly pattern: string;
   /**
    * Encodes one request message from JSON text: on the default route the text is the message; on a REST
    * route path variables and query parameters are bound too (per message, for client streams).
@@ -192,6 +194,7 @@ export class Gateway {
       return {
         method,
         responseBody: "",
+        pattern: method.path,
         encode: (text) => method.requestCodec.jsonToBinary(text ?? ""),
         decode: (bytes) => method.responseCodec.binaryToJson(bytes),
       };
@@ -205,6 +208,7 @@ export class Gateway {
     return {
       method: target,
       responseBody: binding.responseBody,
+      pattern: binding.pattern,
       encode: (text) =>
         target.requestCodec.valueToBinary(
           bindRequest(

@@ -121,10 +121,11 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     };
     // Resolved once: by the body parser when there was a body, else here (404/405 thrown).
     const route = routeOf(request);
+    // Noted before the call, so that an error's log line and metrics name the method and route too.
+    telemetry.note(request, { method: route.method, route: route.pattern });
     reply.raw.once("close", onClose);
     if (route.method.kind !== "unary") {
       // Streams keep the close listener to the end: a disconnect mid-stream cancels the call.
-      telemetry.note(request, { method: route.method });
       return serveStreamingRequest(streams, request, reply, exchange, route, {
         noteError: (error) => telemetry.note(request, { error }),
       });
@@ -133,7 +134,6 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       .unary(exchange, route)
       .finally(() => reply.raw.off("close", onClose));
     // The access-log line is written by the telemetry hook when the response closes.
-    telemetry.note(request, { method: result.method });
     reply.code(200).headers(result.headers).header("content-type", "application/json; charset=utf-8");
     return result.body;
   };
