@@ -6,6 +6,7 @@ import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { CatalogMethod, CatalogSnapshot, InstanceSchemaStatus, StreamingKind } from "./catalog.js";
+import type { HttpRule } from "./http-rule.js";
 import { httpRulesFromDescriptors } from "./http-rules-from-descriptors.js";
 import { sourceComments } from "./source-comments.js";
 
@@ -37,7 +38,8 @@ export interface CatalogInput {
  * costs no re-linking and its codecs (compiled per type) survive from one snapshot to the next.
  */
 export class CatalogBuilder {
-  #roots = new Map<string, SchemaRoot>();
+  /** Per descriptor hash: the linked root and what is read from the files once (rules, comments). */
+  #roots = new Map<string, LinkedSchema>();
   #generation = 0;
 
   build(input: CatalogInput): CatalogSnapshot {
@@ -56,10 +58,8 @@ export class CatalogBuilder {
       const backendMethods = new Map<string, { method: CatalogMethodDraft; instances: BackendInstance[] }>();
       for (const group of groups) {
         usedHashes.add(group.hash);
-        const schema = this.#rootFor(group.hash, group.files);
+        const { schema, rules, comments } = this.#linked(group.hash, group.files);
         for (const problem of schema.problems) problems.push(`${backend}: ${problem}`);
-        const rules = httpRulesFromDescriptors(group.files.values());
-        const comments = sourceComments(group.files.values());
         for (const serviceName of group.services) {
           if (!input.isServiceAllowed(serviceName)) continue;
           const owner = serviceBackends.get(serviceName);
@@ -129,14 +129,24 @@ export class CatalogBuilder {
     });
   }
 
-  #rootFor(hash: string, files: ReadonlyMap<string, DescriptorFile>): SchemaRoot {
-    let schema = this.#roots.get(hash);
-    if (!schema) {
-      schema = buildSchemaRoot(files.values());
-      this.#roots.set(hash, schema);
+  #linked(hash: string, files: ReadonlyMap<string, DescriptorFile>): LinkedSchema {
+    let linked = this.#roots.get(hash);
+    if (!linked) {
+      linked = {
+        schema: buildSchemaRoot(files.values()),
+        rules: httpRulesFromDescriptors(files.values()),
+        comments: sourceComments(files.values()),
+      };
+      this.#roots.set(hash, linked);
     }
-    return schema;
+    return linked;
   }
+}
+
+interface LinkedSchema {
+  schema: SchemaRoot;
+  rules: Map<string, HttpRule[]>;
+  comments: Map<string, string>;
 }
 
 type CatalogMethodDraft = Omit<CatalogMethod, "requestCodec" | "responseCodec" | "instances">;
