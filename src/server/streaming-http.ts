@@ -92,10 +92,11 @@ export function registerBodyParsers(
       try {
         route = routeOf(request);
       } catch (error) {
-        return done(error as Error, undefined);
+        done(error as Error, undefined);
+        return;
       }
-      if (takesMessageStream(route)) return done(null, payload);
-      otherwise(request, payload, done);
+      if (takesMessageStream(route)) done(null, payload);
+      else otherwise(request, payload, done);
     };
   app.addContentTypeParser(
     JSON_TYPES,
