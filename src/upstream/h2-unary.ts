@@ -1,15 +1,17 @@
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import type { BackendInstance } from "../registry/registry.js";
+import { H2Connection, H2Error, type H2Stream, headerBlock, type StreamEnd } from "./h2-connection.js";
 
 /**
- * Unary gRPC calls written directly on node:http2, for the gateway's hot path. Hand-written on purpose:
- * a grpc-js unary call costs 168–192 µs of client CPU on this project's benchmark machine, the same call
- * on node:http2 75 µs (bench/README.md), and a gateway makes one per request. It covers what a unary
- * call needs — request headers and metadata, the 5-byte message framing, deadline (grpc-timeout plus a
- * local timer), cancellation, trailers-only answers, the HTTP-status mapping of the gRPC spec — and
- * nothing else: streams, TLS, compression to backends and reflection stay on grpc-js (ChannelPool).
+ * Unary gRPC calls on the gateway's own HTTP/2 connection (h2-connection.ts), for the hot path.
+ * Hand-written on purpose: a grpc-js unary call costs 168–192 µs of client CPU on this project's
+ * benchmark machine, the same call on node:http2 ~85 µs and on h2-connection.ts ~12 µs
+ * (bench/README.md), and a gateway makes one per request. It covers what a unary call needs — request
+ * headers and metadata, the 5-byte message framing, deadline (grpc-timeout plus a local timer),
+ * cancellation, trailers-only answers, the HTTP-status mapping of the gRPC spec — and nothing else:
+ * streams, TLS, compression to backends and reflection stay on grpc-js (ChannelPool).
  * PROTOCOL-HTTP2.md (grpc/grpc) is the reference for every rule below.
  */
 
@@ -34,45 +36,46 @@ export interface H2CallError extends grpc.ServiceError {
   notDelivered: boolean;
 }
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-interface Session {
-  session: http2.ClientHttp2Session;
-  connected: boolean;
+interface ConnectionEntry {
+  connection: H2Connection;
+  /** Encoded `:authority` and the fixed request headers, for the authority last used. */
+  authority: string;
+  fixedFields: Buffer;
 }
 
-/** One HTTP/2 session per instance, opened on first use and replaced when it closes or goes away. */
+/** :method POST and :scheme http, both indexed from the HPACK static table (RFC 7541 Appendix A). */
+const METHOD_AND_SCHEME = Buffer.from([0x83, 0x86]);
+
+/** One HTTP/2 connection per instance, opened on first use and replaced when it closes or goes away. */
 export class H2UnaryTransport {
-  readonly #sessions = new Map<string, Session>();
+  readonly #connections = new Map<string, ConnectionEntry>();
 
   close(): void {
-    for (const { session } of this.#sessions.values()) session.close();
-    this.#sessions.clear();
+    for (const { connection } of this.#connections.values()) connection.close();
+    this.#connections.clear();
   }
 
-  /** Closes the session of an instance that left the registry. */
+  /** Closes the connection of an instance that left the registry. */
   forget(address: string): void {
-    this.#sessions.get(address)?.session.close();
-    this.#sessions.delete(address);
+    this.#connections.get(address)?.connection.close();
+    this.#connections.delete(address);
   }
 
-  #session(address: string): Session {
-    const existing = this.#sessions.get(address);
-    if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
-    const session = http2.connect(`http://${address}`, { settings: { enablePush: false } });
-    const entry: Session = { session, connected: false };
-    const drop = (): void => {
-      if (this.#sessions.get(address) === entry) this.#sessions.delete(address);
+  #connection(address: string, authority: string): ConnectionEntry {
+    const existing = this.#connections.get(address);
+    if (existing?.connection.usable) {
+      if (existing.authority !== authority) {
+        existing.authority = authority;
+        existing.fixedFields = fixedFields(authority);
+      }
+      return existing;
+    }
+    const connection = new H2Connection(splitAddress(address));
+    const entry: ConnectionEntry = { connection, authority, fixedFields: fixedFields(authority) };
+    connection.onRetire = () => {
+      if (this.#connections.get(address) === entry) this.#connections.delete(address);
     };
-    session.once("connect", () => {
-      entry.connected = true;
-    });
-    // Errors reach the streams too; here the session only has to be forgotten so the next call reconnects.
-    session.on("error", drop);
-    session.once("close", drop);
-    session.once("goaway", drop);
-    session.unref();
-    this.#sessions.set(address, entry);
+    this.#connections.set(address, entry);
     return entry;
   }
 
@@ -83,91 +86,99 @@ export class H2UnaryTransport {
     options: H2UnaryOptions,
   ): Promise<H2UnaryResult> {
     return new Promise((resolve, reject) => {
-      const entry = this.#session(instance.address);
-      const headers: http2.OutgoingHttpHeaders = {
-        ...options.metadata.toHttp2Headers(),
-        ":method": "POST",
-        ":path": path,
-        ":authority": instance.metadata.authority ?? instance.address,
-        "content-type": "application/grpc",
-        te: "trailers",
-        "grpc-accept-encoding": "identity,gzip",
-        "user-agent": "refract-gateway",
-      };
-      let timer: NodeJS.Timeout | undefined;
+      const entry = this.#connection(instance.address, instance.metadata.authority ?? instance.address);
+      const { connection } = entry;
+      const perCall: Array<[string, string]> = [];
       if (options.deadline !== undefined) {
         const remaining = Math.max(0, Math.ceil(options.deadline - Date.now()));
-        headers["grpc-timeout"] = `${Math.min(remaining, 99_999_999)}m`;
+        perCall.push(["grpc-timeout", `${Math.min(remaining, 99_999_999)}m`]);
       }
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = entry.session.request(headers, { endStream: false });
-      } catch (error) {
-        reject(callError(grpc.status.UNAVAILABLE, (error as Error).message, undefined, !entry.connected));
-        return;
+      const metadata = options.metadata.toHttp2Headers();
+      for (const name in metadata) {
+        const value = metadata[name];
+        if (Array.isArray(value)) for (const one of value) perCall.push([name, one]);
+        else if (value !== undefined) perCall.push([name, String(value)]);
       }
-      let responseHeaders: http2.IncomingHttpHeaders | undefined;
-      let trailers: http2.IncomingHttpHeaders | undefined;
-      const chunks: Buffer[] = [];
-      let received = 0;
+      const block = Buffer.concat([
+        headerBlock([[":path", path]], METHOD_AND_SCHEME),
+        entry.fixedFields,
+        headerBlock(perCall),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
       let local: H2CallError | undefined;
-      let streamError: Error | undefined;
-      const onAbort = (): void => {
-        local ??= callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false);
-        stream.close(NGHTTP2_CANCEL);
+      const abandon = (error: H2CallError): void => {
+        if (local) return;
+        local = error;
+        connection.cancel(stream);
+        settleLocal();
+      };
+      const onAbort = (): void =>
+        abandon(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false));
+      const settleLocal = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        if (local) reject(local);
+      };
+      const stream: H2Stream = {
+        path,
+        headers: undefined,
+        trailers: undefined,
+        chunks: [],
+        received: 0,
+        onEnd: (ended, end) => {
+          if (local) return;
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          const outcome = settle(ended, end, options.maxResponseBytes, connection.connected);
+          if ("error" in outcome) reject(outcome.error);
+          else resolve(outcome.result);
+        },
       };
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.deadline !== undefined) {
         timer = setTimeout(
-          () => {
-            local ??= callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded", undefined, false);
-            stream.close(NGHTTP2_CANCEL);
-          },
+          () => abandon(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded", undefined, false)),
           Math.max(0, options.deadline - Date.now()),
         );
       }
-      stream.on("response", (h) => {
-        responseHeaders = h;
-      });
-      stream.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > options.maxResponseBytes + 5 && !local) {
-          local = callError(
-            grpc.status.RESOURCE_EXHAUSTED,
-            `Received message larger than max (${received - 5} vs. ${options.maxResponseBytes})`,
-            undefined,
-            false,
-          );
-          stream.close(NGHTTP2_CANCEL);
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.on("trailers", (t) => {
-        trailers = t;
-      });
-      stream.on("error", (error) => {
-        streamError = error;
-      });
-      stream.on("close", () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-        if (local) return reject(local);
-        const outcome = settle(responseHeaders, trailers, chunks, received, options.maxResponseBytes);
-        if ("error" in outcome) {
-          if (outcome.error.code === grpc.status.UNAVAILABLE && responseHeaders === undefined) {
-            // The stream never got an answer: refused before processing (REFUSED_STREAM, RFC 9113 §8.7)
-            // or no connection at all — safe to send elsewhere.
-            outcome.error.notDelivered = !entry.connected || stream.rstCode === NGHTTP2_REFUSED_STREAM;
-            if (streamError) outcome.error.details = `${outcome.error.details}: ${streamError.message}`;
-          }
-          return reject(outcome.error);
-        }
-        resolve(outcome.result);
-      });
-      stream.end(frame(request));
+      connection.request(stream, block, frame(request), options.maxResponseBytes + 5);
     });
   }
+}
+
+/** `:authority` and the headers every call carries, encoded once per connection. */
+function fixedFields(authority: string): Buffer {
+  return headerBlock([
+    [":authority", authority],
+    ["content-type", "application/grpc"],
+    ["te", "trailers"],
+    ["grpc-accept-encoding", "identity,gzip"],
+    ["user-agent", "refract-gateway"],
+  ]);
+}
+
+/** host:port, [v6]:port → connect options. */
+function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon);
+  return {
+    host: host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host,
+    port: Number(address.slice(colon + 1)),
+  };
+}
+
+/** Decoded header fields (names and values alternating) as the header object grpc-js reads. */
+function headerObject(fields: string[]): http2.IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[name] = [previous, value];
+  }
+  return out;
 }
 
 /** One length-prefixed message (compressed flag 0). */
@@ -181,7 +192,61 @@ function frame(message: Uint8Array): Buffer {
 
 type Outcome = { result: H2UnaryResult } | { error: H2CallError };
 
-function settle(
+function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, connected: boolean): Outcome {
+  if (end.kind === "connection") {
+    return { error: callError(grpc.status.UNAVAILABLE, end.message, undefined, end.notDelivered) };
+  }
+  if (end.kind === "reset") {
+    if (stream.received > maxResponseBytes + 5) {
+      return {
+        error: callError(
+          grpc.status.RESOURCE_EXHAUSTED,
+          `Received message larger than max (${stream.received - 5} vs. ${maxResponseBytes})`,
+          undefined,
+          false,
+        ),
+      };
+    }
+    // REFUSED_STREAM: the backend did not process the stream (RFC 9113 §8.7), safe to send elsewhere.
+    const refused = end.code === H2Error.RefusedStream;
+    if (stream.headers === undefined) {
+      return {
+        error: callError(
+          grpc.status.UNAVAILABLE,
+          `Stream reset by the backend (HTTP/2 error ${end.code})`,
+          undefined,
+          refused || !connected,
+        ),
+      };
+    }
+    if (stream.trailers === undefined) {
+      return {
+        error: callError(
+          rstCode(end.code),
+          `Stream reset by the backend (HTTP/2 error ${end.code})`,
+          undefined,
+          false,
+        ),
+      };
+    }
+  }
+  return settleResponse(
+    stream.headers === undefined ? undefined : headerObject(stream.headers),
+    stream.trailers === undefined ? undefined : headerObject(stream.trailers),
+    stream.chunks,
+    stream.received,
+    maxResponseBytes,
+  );
+}
+
+/** PROTOCOL-HTTP2.md, "Errors": RST_STREAM codes of a stream that had started its answer. */
+function rstCode(code: number): grpc.status {
+  if (code === H2Error.RefusedStream) return grpc.status.UNAVAILABLE;
+  if (code === H2Error.Cancel) return grpc.status.CANCELLED;
+  return grpc.status.INTERNAL;
+}
+
+function settleResponse(
   headers: http2.IncomingHttpHeaders | undefined,
   trailers: http2.IncomingHttpHeaders | undefined,
   chunks: Buffer[],
@@ -189,7 +254,7 @@ function settle(
   maxResponseBytes: number,
 ): Outcome {
   if (headers === undefined)
-    return { error: callError(grpc.status.UNAVAILABLE, "No response from the backend", undefined, true) };
+    return { error: callError(grpc.status.INTERNAL, "Response without headers", undefined, false) };
   const httpStatus = Number(headers[":status"]);
   // A trailers-only answer carries grpc-status in the headers.
   const statusSource = trailers ?? (headers["grpc-status"] !== undefined ? headers : undefined);

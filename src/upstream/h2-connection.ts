@@ -1,0 +1,596 @@
+import net from "node:net";
+import { encodeHeader, HpackDecoder, HpackError } from "./hpack.js";
+
+/**
+ * One HTTP/2 client connection speaking just what gRPC unary calls need, framed by hand on a net.Socket.
+ *
+ * Why not node:http2: every node:http2 stream is a Duplex with its own events, header objects and
+ * nextTicks; a unary gRPC call over it costs ~85 µs of client CPU on the benchmark machine, the same
+ * call framed here ~12 µs (bench/README.md), and the gateway makes one per request. The protocol subset
+ * is small and fixed: client-initiated streams only, no push, no priority, HEADERS/CONTINUATION,
+ * DATA with flow control both ways, SETTINGS, PING, RST_STREAM, GOAWAY (RFC 9113), HPACK in hpack.ts.
+ */
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+enum FrameType {
+  Data = 0x0,
+  Headers = 0x1,
+  Priority = 0x2,
+  RstStream = 0x3,
+  Settings = 0x4,
+  PushPromise = 0x5,
+  Ping = 0x6,
+  GoAway = 0x7,
+  WindowUpdate = 0x8,
+  Continuation = 0x9,
+}
+
+const Flag = {
+  EndStream: 0x1,
+  /** SETTINGS and PING: the same bit as END_STREAM. */
+  Ack: 0x1,
+  EndHeaders: 0x4,
+  Padded: 0x8,
+  Priority: 0x20,
+} as const;
+
+/** RFC 9113 §7 error codes used here. */
+export const H2Error = {
+  NoError: 0x0,
+  ProtocolError: 0x1,
+  InternalError: 0x2,
+  FlowControlError: 0x3,
+  FrameSizeError: 0x6,
+  RefusedStream: 0x7,
+  Cancel: 0x8,
+  CompressionError: 0x9,
+} as const;
+
+enum Setting {
+  HeaderTableSize = 0x1,
+  EnablePush = 0x2,
+  MaxConcurrentStreams = 0x3,
+  InitialWindowSize = 0x4,
+  MaxFrameSize = 0x5,
+}
+
+const DEFAULT_WINDOW = 65_535;
+/** Receive windows: large enough that a response up to a few MiB never waits for a WINDOW_UPDATE. */
+const STREAM_RECEIVE_WINDOW = 4 << 20;
+const CONNECTION_RECEIVE_WINDOW = 64 << 20;
+/** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE): fewer frames for large responses. */
+const MAX_RECEIVE_FRAME = 1 << 20;
+const MAX_STREAM_ID = 0x7fff_ffff;
+const MAX_WINDOW = 0x7fff_ffff;
+
+/** How a stream ended, as the connection saw it; the unary layer turns it into a gRPC status. */
+export type StreamEnd =
+  | { kind: "complete" }
+  /** The peer reset the stream (RST_STREAM) with this HTTP/2 error code. */
+  | { kind: "reset"; code: number }
+  /** The connection failed or went away; notDelivered = the backend cannot have seen the request. */
+  | { kind: "connection"; message: string; notDelivered: boolean };
+
+/** One request/response exchange on the connection. Fields are read by the unary layer when it ends. */
+export interface H2Stream {
+  readonly path: string;
+  /** Decoded fields of the first HEADERS frame, names and values alternating. */
+  headers: string[] | undefined;
+  /** Decoded fields of the trailing HEADERS frame. */
+  trailers: string[] | undefined;
+  chunks: Buffer[];
+  received: number;
+  /** Called exactly once. */
+  onEnd: (stream: H2Stream, end: StreamEnd) => void;
+}
+
+interface StreamState {
+  readonly stream: H2Stream;
+  /** Header block bytes, until the HEADERS frame is written. */
+  block: Buffer;
+  id: number;
+  /** Request bytes not yet sent (flow control), with END_STREAM on the last frame. */
+  body: Buffer;
+  sendWindow: number;
+  receivedUnacked: number;
+  ended: boolean;
+  /** Largest response body accepted before the stream is reset. */
+  readonly maxReceive: number;
+}
+
+export interface H2ConnectionOptions {
+  host: string;
+  port: number;
+}
+
+export class H2Connection {
+  readonly #socket: net.Socket;
+  readonly #decoder = new HpackDecoder();
+  readonly #streams = new Map<number, StreamState>();
+  /** Calls waiting for a stream slot (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly #queued: StreamState[] = [];
+  /** Streams waiting for send window. */
+  readonly #blocked = new Set<StreamState>();
+  #nextStreamId = 1;
+  #connected = false;
+  #closed = false;
+  /** No new streams: GOAWAY received, ids exhausted, or close() called. */
+  #draining = false;
+  #corked = false;
+  #pending: Buffer | undefined;
+  /** HEADERS without END_HEADERS: the stream and the fragments so far. */
+  #continuation: { id: number; flags: number; fragments: Buffer[] } | undefined;
+  // Peer settings (RFC 9113 §6.5.2 defaults until its SETTINGS arrive).
+  #peerMaxConcurrent = Number.POSITIVE_INFINITY;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxFrame = 16_384;
+  #connectionSendWindow = DEFAULT_WINDOW;
+  #connectionReceivedUnacked = 0;
+  /** Called once when the connection can take no more streams (closed, failed or going away). */
+  onRetire: (() => void) | undefined;
+
+  constructor(options: H2ConnectionOptions) {
+    this.#socket = net.connect({ host: options.host, port: options.port });
+    this.#socket.setNoDelay(true);
+    // Detects a backend host that vanished without closing the connection.
+    this.#socket.setKeepAlive(true, 30_000);
+    // An idle connection must not keep the process alive; calls in flight hold their own handles.
+    this.#socket.unref();
+    this.#socket.on("connect", () => {
+      this.#connected = true;
+    });
+    this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on("error", (error) => this.#fail(error.message));
+    this.#socket.on("close", () => this.#fail("Connection closed by the backend"));
+    const settings = Buffer.allocUnsafe(18);
+    settings.writeUInt16BE(Setting.EnablePush, 0);
+    settings.writeUInt32BE(0, 2);
+    settings.writeUInt16BE(Setting.InitialWindowSize, 6);
+    settings.writeUInt32BE(STREAM_RECEIVE_WINDOW, 8);
+    settings.writeUInt16BE(Setting.MaxFrameSize, 12);
+    settings.writeUInt32BE(MAX_RECEIVE_FRAME, 14);
+    this.#write(PREFACE);
+    this.#write(frame(FrameType.Settings, 0, 0, settings));
+    this.#write(windowUpdate(0, CONNECTION_RECEIVE_WINDOW - DEFAULT_WINDOW));
+  }
+
+  /** False once the connection takes no new streams; the owner then opens another. */
+  get usable(): boolean {
+    return !this.#draining && !this.#closed;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /**
+   * Starts a stream: `block` is the encoded request header block, `body` the whole request (sent with
+   * END_STREAM). The stream's onEnd is called exactly once.
+   */
+  request(stream: H2Stream, block: Buffer, body: Buffer, maxReceive: number): void {
+    const state: StreamState = {
+      stream,
+      block,
+      id: 0,
+      body,
+      sendWindow: 0,
+      receivedUnacked: 0,
+      ended: false,
+      maxReceive,
+    };
+    if (!this.usable) {
+      state.ended = true;
+      stream.onEnd(stream, { kind: "connection", message: "Connection is closing", notDelivered: true });
+      return;
+    }
+    if (this.#streams.size >= this.#peerMaxConcurrent) this.#queued.push(state);
+    else this.#open(state);
+  }
+
+  /** Abandons a stream (client cancel or deadline): RST_STREAM(CANCEL) if it was opened. */
+  cancel(stream: H2Stream): void {
+    for (const [id, state] of this.#streams) {
+      if (state.stream !== stream) continue;
+      this.#write(rstStream(id, H2Error.Cancel));
+      this.#finish(state, undefined);
+      return;
+    }
+    const index = this.#queued.findIndex((state) => state.stream === stream);
+    if (index >= 0) {
+      const [state] = this.#queued.splice(index, 1);
+      if (state) state.ended = true;
+    }
+  }
+
+  /** Takes no new streams and closes once the open ones end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#retire();
+    if (this.#streams.size === 0 && this.#queued.length === 0) this.#destroy("Connection closed");
+  }
+
+  #open(state: StreamState): void {
+    const id = this.#nextStreamId;
+    this.#nextStreamId += 2;
+    if (this.#nextStreamId > MAX_STREAM_ID) this.#retire();
+    state.id = id;
+    state.sendWindow = this.#peerInitialWindow;
+    this.#streams.set(id, state);
+    if (this.#streams.size === 1) this.#socket.ref();
+    this.#writeHeaders(id, state.block);
+    this.#sendBody(state);
+  }
+
+  #writeHeaders(id: number, block: Buffer): void {
+    if (block.length <= this.#peerMaxFrame) {
+      this.#write(frame(FrameType.Headers, Flag.EndHeaders, id, block));
+      return;
+    }
+    // A block larger than the peer's frame size continues in CONTINUATION frames (RFC 9113 §6.10).
+    let offset = 0;
+    let type = FrameType.Headers;
+    while (offset < block.length) {
+      const end = Math.min(block.length, offset + this.#peerMaxFrame);
+      this.#write(frame(type, end === block.length ? Flag.EndHeaders : 0, id, block.subarray(offset, end)));
+      type = FrameType.Continuation;
+      offset = end;
+    }
+  }
+
+  /** Sends as much of the request as the flow-control windows allow; the rest waits for WINDOW_UPDATE. */
+  #sendBody(state: StreamState): void {
+    while (state.body.length > 0) {
+      const size = Math.min(
+        state.body.length,
+        state.sendWindow,
+        this.#connectionSendWindow,
+        this.#peerMaxFrame,
+      );
+      if (size <= 0) {
+        this.#blocked.add(state);
+        return;
+      }
+      const last = size === state.body.length;
+      this.#write(frame(FrameType.Data, last ? Flag.EndStream : 0, state.id, state.body.subarray(0, size)));
+      state.body = state.body.subarray(size);
+      state.sendWindow -= size;
+      this.#connectionSendWindow -= size;
+    }
+    this.#blocked.delete(state);
+  }
+
+  #write(buffer: Buffer): void {
+    if (this.#closed) return;
+    // Writes of one event-loop turn leave in one writev: many calls share a syscall under load.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(buffer);
+  }
+
+  #onData(chunk: Buffer): void {
+    let buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = undefined;
+    let offset = 0;
+    try {
+      while (buffer.length - offset >= 9) {
+        const length = (buffer[offset]! << 16) | (buffer[offset + 1]! << 8) | buffer[offset + 2]!;
+        if (length > MAX_RECEIVE_FRAME) throw new ConnectionError(H2Error.FrameSizeError, "Frame too large");
+        if (buffer.length - offset < 9 + length) break;
+        const type = buffer[offset + 3]!;
+        const flags = buffer[offset + 4]!;
+        const id = buffer.readUInt32BE(offset + 5) & MAX_STREAM_ID;
+        this.#onFrame(type, flags, id, buffer.subarray(offset + 9, offset + 9 + length));
+        if (this.#closed) return;
+        offset += 9 + length;
+      }
+    } catch (error) {
+      const code = error instanceof ConnectionError ? error.code : H2Error.ProtocolError;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#socket.write(goAway(this.#nextStreamId - 2, code));
+      this.#destroy(`HTTP/2 protocol error from the backend: ${message}`);
+      return;
+    }
+    if (offset < buffer.length) {
+      // Copy a partial frame out of a slice so the socket's chunk can be freed.
+      buffer = buffer.subarray(offset);
+      this.#pending = offset === 0 ? buffer : Buffer.from(buffer);
+    }
+  }
+
+  #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (this.#continuation !== undefined && type !== FrameType.Continuation) {
+      throw new ConnectionError(H2Error.ProtocolError, "Expected CONTINUATION");
+    }
+    switch (type) {
+      case FrameType.Data:
+        this.#onDataFrame(flags, id, payload);
+        return;
+      case FrameType.Headers:
+        this.#onHeadersFrame(flags, id, payload);
+        return;
+      case FrameType.Continuation:
+        this.#onContinuation(flags, id, payload);
+        return;
+      case FrameType.RstStream: {
+        if (payload.length !== 4) throw new ConnectionError(H2Error.FrameSizeError, "Bad RST_STREAM");
+        const state = this.#streams.get(id);
+        if (state) this.#finish(state, { kind: "reset", code: payload.readUInt32BE(0) });
+        return;
+      }
+      case FrameType.Settings:
+        this.#onSettings(flags, id, payload);
+        return;
+      case FrameType.Ping:
+        if (payload.length !== 8) throw new ConnectionError(H2Error.FrameSizeError, "Bad PING");
+        if (!(flags & Flag.Ack)) this.#write(frame(FrameType.Ping, Flag.Ack, 0, Buffer.from(payload)));
+        return;
+      case FrameType.GoAway:
+        this.#onGoAway(payload);
+        return;
+      case FrameType.WindowUpdate:
+        this.#onWindowUpdate(id, payload);
+        return;
+      case FrameType.PushPromise:
+        throw new ConnectionError(H2Error.ProtocolError, "PUSH_PROMISE with push disabled");
+      default:
+        // PRIORITY and unknown frame types are ignored (RFC 9113 §4.1, §5.5).
+        return;
+    }
+  }
+
+  #onDataFrame(flags: number, id: number, payload: Buffer): void {
+    // Flow control counts the whole payload, padding included, even for streams already closed.
+    this.#connectionReceivedUnacked += payload.length;
+    if (this.#connectionReceivedUnacked >= CONNECTION_RECEIVE_WINDOW / 2) {
+      this.#write(windowUpdate(0, this.#connectionReceivedUnacked));
+      this.#connectionReceivedUnacked = 0;
+    }
+    const state = this.#streams.get(id);
+    if (state === undefined) return;
+    const data = flags & Flag.Padded ? unpad(payload) : payload;
+    const { stream } = state;
+    stream.received += data.length;
+    if (stream.received > state.maxReceive) {
+      this.#write(rstStream(id, H2Error.Cancel));
+      this.#finish(state, { kind: "reset", code: H2Error.Cancel });
+      return;
+    }
+    if (data.length > 0) stream.chunks.push(data);
+    if (flags & Flag.EndStream) {
+      this.#finish(state, { kind: "complete" });
+      return;
+    }
+    state.receivedUnacked += payload.length;
+    if (state.receivedUnacked >= STREAM_RECEIVE_WINDOW / 2) {
+      this.#write(windowUpdate(id, state.receivedUnacked));
+      state.receivedUnacked = 0;
+    }
+  }
+
+  #onHeadersFrame(flags: number, id: number, payload: Buffer): void {
+    let block = flags & Flag.Padded ? unpad(payload) : payload;
+    if (flags & Flag.Priority) {
+      if (block.length < 5) throw new ConnectionError(H2Error.FrameSizeError, "Bad HEADERS priority");
+      block = block.subarray(5);
+    }
+    if (!(flags & Flag.EndHeaders)) {
+      this.#continuation = { id, flags, fragments: [Buffer.from(block)] };
+      return;
+    }
+    this.#onHeaderBlock(id, flags, block);
+  }
+
+  #onContinuation(flags: number, id: number, payload: Buffer): void {
+    const pending = this.#continuation;
+    if (pending === undefined || pending.id !== id) {
+      throw new ConnectionError(H2Error.ProtocolError, "Unexpected CONTINUATION");
+    }
+    pending.fragments.push(Buffer.from(payload));
+    if (!(flags & Flag.EndHeaders)) return;
+    this.#continuation = undefined;
+    this.#onHeaderBlock(id, pending.flags, Buffer.concat(pending.fragments));
+  }
+
+  #onHeaderBlock(id: number, flags: number, block: Buffer): void {
+    let fields: string[];
+    try {
+      // Decoded even for streams we no longer track: the dynamic table is shared by the connection.
+      fields = this.#decoder.decode(block);
+    } catch (error) {
+      if (error instanceof HpackError) throw new ConnectionError(H2Error.CompressionError, error.message);
+      throw error;
+    }
+    const state = this.#streams.get(id);
+    if (state === undefined) return;
+    const { stream } = state;
+    if (stream.headers === undefined) {
+      // 1xx informational headers are not part of gRPC; the final headers follow.
+      if (fields[0] === ":status" && fields[1]?.startsWith("1")) return;
+      stream.headers = fields;
+    } else {
+      stream.trailers = fields;
+    }
+    if (flags & Flag.EndStream) this.#finish(state, { kind: "complete" });
+    else if (stream.trailers !== undefined) {
+      throw new ConnectionError(H2Error.ProtocolError, "Trailers without END_STREAM");
+    }
+  }
+
+  #onSettings(flags: number, id: number, payload: Buffer): void {
+    if (id !== 0) throw new ConnectionError(H2Error.ProtocolError, "SETTINGS on a stream");
+    if (flags & Flag.Ack) return;
+    if (payload.length % 6 !== 0) throw new ConnectionError(H2Error.FrameSizeError, "Bad SETTINGS");
+    for (let offset = 0; offset < payload.length; offset += 6) {
+      const key = payload.readUInt16BE(offset);
+      const value = payload.readUInt32BE(offset + 2);
+      if (key === Setting.MaxConcurrentStreams) this.#peerMaxConcurrent = value;
+      else if (key === Setting.InitialWindowSize) {
+        if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FlowControlError, "Window too large");
+        // A new initial window applies to open streams as a delta (RFC 9113 §6.9.2).
+        const delta = value - this.#peerInitialWindow;
+        this.#peerInitialWindow = value;
+        for (const state of this.#streams.values()) state.sendWindow += delta;
+      } else if (key === Setting.MaxFrameSize) {
+        if (value < 16_384 || value > 16_777_215) {
+          throw new ConnectionError(H2Error.ProtocolError, "Bad SETTINGS_MAX_FRAME_SIZE");
+        }
+        this.#peerMaxFrame = value;
+      }
+      // HEADER_TABLE_SIZE concerns the peer's decoder: our encoder never indexes, so any size suits it.
+    }
+    this.#write(frame(FrameType.Settings, Flag.Ack, 0, Buffer.alloc(0)));
+    this.#flushBlocked();
+    this.#openQueued();
+  }
+
+  #onWindowUpdate(id: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new ConnectionError(H2Error.FrameSizeError, "Bad WINDOW_UPDATE");
+    const increment = payload.readUInt32BE(0) & MAX_WINDOW;
+    if (id === 0) {
+      this.#connectionSendWindow += increment;
+      if (this.#connectionSendWindow > MAX_WINDOW) {
+        throw new ConnectionError(H2Error.FlowControlError, "Connection window overflow");
+      }
+    } else {
+      const state = this.#streams.get(id);
+      if (state === undefined) return;
+      state.sendWindow += increment;
+    }
+    this.#flushBlocked();
+  }
+
+  #flushBlocked(): void {
+    for (const state of this.#blocked) {
+      this.#sendBody(state);
+      if (this.#connectionSendWindow <= 0) return;
+    }
+  }
+
+  #onGoAway(payload: Buffer): void {
+    if (payload.length < 8) throw new ConnectionError(H2Error.FrameSizeError, "Bad GOAWAY");
+    const lastStreamId = payload.readUInt32BE(0) & MAX_STREAM_ID;
+    this.#retire();
+    // Streams above the last one the peer processed were never seen by it: safe to send elsewhere.
+    for (const [id, state] of this.#streams) {
+      if (id > lastStreamId) {
+        this.#finish(state, { kind: "connection", message: "Backend is going away", notDelivered: true });
+      }
+    }
+    this.#failQueued("Backend is going away");
+    if (this.#streams.size === 0) this.#destroy("Backend is going away");
+  }
+
+  #openQueued(): void {
+    while (this.#queued.length > 0 && this.#streams.size < this.#peerMaxConcurrent && this.usable) {
+      const state = this.#queued.shift();
+      if (state && !state.ended) this.#open(state);
+    }
+  }
+
+  #finish(state: StreamState, end: StreamEnd | undefined): void {
+    if (state.ended) return;
+    state.ended = true;
+    this.#streams.delete(state.id);
+    this.#blocked.delete(state);
+    if (this.#streams.size === 0) {
+      this.#socket.unref();
+      if (this.#draining && this.#queued.length === 0) this.#destroy("Connection closed");
+    }
+    if (end) state.stream.onEnd(state.stream, end);
+    this.#openQueued();
+  }
+
+  #retire(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.onRetire?.();
+  }
+
+  #failQueued(message: string): void {
+    for (const state of this.#queued.splice(0)) {
+      if (state.ended) continue;
+      state.ended = true;
+      state.stream.onEnd(state.stream, { kind: "connection", message, notDelivered: true });
+    }
+  }
+
+  /** The connection failed: every stream ends; those the backend cannot have seen say so. */
+  #fail(message: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#retire();
+    const notDelivered = !this.#connected;
+    for (const state of [...this.#streams.values()]) {
+      this.#finish(state, { kind: "connection", message, notDelivered });
+    }
+    this.#failQueued(message);
+    this.#socket.destroy();
+  }
+
+  #destroy(message: string): void {
+    this.#socket.end();
+    this.#fail(message);
+  }
+}
+
+class ConnectionError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function frame(type: number, flags: number, id: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(9 + payload.length);
+  out[0] = payload.length >>> 16;
+  out[1] = (payload.length >>> 8) & 0xff;
+  out[2] = payload.length & 0xff;
+  out[3] = type;
+  out[4] = flags;
+  out.writeUInt32BE(id, 5);
+  out.set(payload, 9);
+  return out;
+}
+
+function windowUpdate(id: number, increment: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(increment, 0);
+  return frame(FrameType.WindowUpdate, 0, id, payload);
+}
+
+function rstStream(id: number, code: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(code, 0);
+  return frame(FrameType.RstStream, 0, id, payload);
+}
+
+function goAway(lastStreamId: number, code: number): Buffer {
+  const payload = Buffer.allocUnsafe(8);
+  payload.writeUInt32BE(Math.max(0, lastStreamId), 0);
+  payload.writeUInt32BE(code, 4);
+  return frame(FrameType.GoAway, 0, 0, payload);
+}
+
+/** Strips the PADDED flag's pad length byte and padding (RFC 9113 §6.1). */
+function unpad(payload: Buffer): Buffer {
+  if (payload.length < 1) throw new ConnectionError(H2Error.FrameSizeError, "Bad padding");
+  const padLength = payload[0]!;
+  if (padLength >= payload.length) throw new ConnectionError(H2Error.ProtocolError, "Padding too long");
+  return payload.subarray(1, payload.length - padLength);
+}
+
+/** Encodes fields (names lowercase) as a header block in the representation hpack.ts writes. */
+export function headerBlock(fields: ReadonlyArray<readonly [string, string]>, prefix?: Buffer): Buffer {
+  const bytes: number[] = [];
+  for (const [name, value] of fields) encodeHeader(name, value, bytes);
+  return prefix === undefined ? Buffer.from(bytes) : Buffer.concat([prefix, Buffer.from(bytes)]);
+}
