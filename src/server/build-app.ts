@@ -81,8 +81,10 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     done(errors.unsupportedMediaType(String(request.headers["content-type"]), JSON_TYPES), undefined);
   });
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Callback style, not async: a hook on every request should not cost a promise.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
   telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
   // Before any route: compression attaches its hooks to routes as they are declared.
