@@ -62,6 +62,7 @@ const CONNECTION_RECEIVE_WINDOW = 64 << 20;
 /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE): fewer frames for large responses. */
 const MAX_RECEIVE_FRAME = 1 << 20;
 const MAX_STREAM_ID = 0x7fff_ffff;
+const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_WINDOW = 0x7fff_ffff;
 
 /** How a stream ended, as the connection saw it; the unary layer turns it into a gRPC status. */
@@ -118,7 +119,12 @@ export class H2Connection {
   /** No new streams: GOAWAY received, ids exhausted, or close() called. */
   #draining = false;
   #corked = false;
-  #pending: Buffer | undefined;
+  /** The start of a frame not yet complete, in the chunks it arrived in. */
+  #pending: Buffer[] = [];
+  #pendingLength = 0;
+  /** Bytes needed before parsing can go on: the frame header, then the whole frame. */
+  #pendingNeeded = 0;
+  #connectTimer: NodeJS.Timeout | undefined;
   /** HEADERS without END_HEADERS: the stream and the fragments so far. */
   #continuation: { id: number; flags: number; fragments: Buffer[] } | undefined;
   // Peer settings (RFC 9113 §6.5.2 defaults until its SETTINGS arrive).
@@ -137,8 +143,15 @@ export class H2Connection {
     this.#socket.setKeepAlive(true, 30_000);
     // An idle connection must not keep the process alive; calls in flight hold their own handles.
     this.#socket.unref();
+    // A backend address that swallows SYNs would leave calls waiting on a connection that never comes;
+    // failing it early lets them go to another instance (nothing was delivered).
+    this.#connectTimer = setTimeout(
+      () => this.#fail(`No connection to the backend after ${CONNECT_TIMEOUT_MS} ms`),
+      CONNECT_TIMEOUT_MS,
+    ).unref();
     this.#socket.on("connect", () => {
       this.#connected = true;
+      clearTimeout(this.#connectTimer);
     });
     this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on("error", (error) => this.#fail(error.message));
@@ -275,8 +288,16 @@ export class H2Connection {
   }
 
   #onData(chunk: Buffer): void {
-    let buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
-    this.#pending = undefined;
+    let buffer = chunk;
+    if (this.#pendingLength > 0) {
+      // Chunks of a partial frame are gathered and joined once, when the frame is complete.
+      this.#pending.push(chunk);
+      this.#pendingLength += chunk.length;
+      if (this.#pendingLength < this.#pendingNeeded) return;
+      buffer = Buffer.concat(this.#pending, this.#pendingLength);
+      this.#pending = [];
+      this.#pendingLength = 0;
+    }
     let offset = 0;
     try {
       while (buffer.length - offset >= 9) {
@@ -297,10 +318,13 @@ export class H2Connection {
       this.#destroy(`HTTP/2 protocol error from the backend: ${message}`);
       return;
     }
-    if (offset < buffer.length) {
-      // Copy a partial frame out of a slice so the socket's chunk can be freed.
-      buffer = buffer.subarray(offset);
-      this.#pending = offset === 0 ? buffer : Buffer.from(buffer);
+    const rest = buffer.length - offset;
+    if (rest > 0) {
+      // Copied out of the socket's chunk, so that chunk can be freed.
+      this.#pending.push(Buffer.from(buffer.subarray(offset)));
+      this.#pendingLength = rest;
+      this.#pendingNeeded =
+        rest < 9 ? 9 : 9 + ((buffer[offset]! << 16) | (buffer[offset + 1]! << 8) | buffer[offset + 2]!);
     }
   }
 
@@ -525,6 +549,7 @@ export class H2Connection {
   #fail(message: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#connectTimer);
     this.#retire();
     const notDelivered = !this.#connected;
     for (const state of [...this.#streams.values()]) {
