@@ -6,8 +6,9 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
-import type { Logger } from "pino";
+import type { ChildLoggerOptions, Logger } from "pino";
 import { NOOP_METRICS } from "../admin/gateway-metrics.js";
+import { lazyChildLogger } from "../admin/logger.js";
 import { type DocsRoutesOptions, registerDocsRoutes } from "../admin/openapi/docs-routes.js";
 import {
   installRequestTelemetry,
@@ -59,6 +60,8 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       return typeof given === "string" && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, childOptions) =>
+      lazyChildLogger(logger as Logger, bindings, childOptions as ChildLoggerOptions),
     return503OnClosing: true,
     // Errors Fastify raises while routing (a path whose percent-encoding is malformed, …) get the
     // contract's google.rpc.Status body like every other error.
