@@ -49,7 +49,7 @@ function callOptions(overrides: Partial<H2UnaryOptions> = {}): H2UnaryOptions {
   return {
     metadata: new grpc.Metadata(),
     deadline: Date.now() + 10_000,
-    signal: undefined,
+    cancellation: undefined,
     maxResponseBytes: 64 << 20,
     ...overrides,
   };

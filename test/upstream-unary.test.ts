@@ -28,7 +28,7 @@ test("the lean transport: refused connection = not delivered; a backend's error 
     const options = {
       metadata: new Metadata(),
       deadline: Date.now() + 5000,
-      signal: undefined,
+      cancellation: undefined,
       maxResponseBytes: 1 << 20,
     };
     const dead = { backend: "x", id: "dead", address: await deadAddress(), metadata: {} };

@@ -1,5 +1,6 @@
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, GatewayError } from "../errors.js";
+import type { Cancellation } from "../upstream/cancellation.js";
 import { type UnaryCallOptions, type UnaryResult, Upstream, UpstreamError } from "../upstream/upstream.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 
@@ -14,21 +15,21 @@ export interface UpstreamCallRecord {
 
 /**
  * An Upstream that times every call into `refract_upstream_*` and remembers, per request, which
- * method and instance it called. Requests are told apart by their AbortSignal (one per HTTP request,
+ * method and instance it called. Requests are told apart by their Cancellation (one per HTTP request,
  * created by the server), so neither the gateway core nor the Upstream API has to carry telemetry.
  */
 export class MeasuredUpstream extends Upstream {
   readonly #metrics: GatewayMetrics;
-  readonly #calls = new WeakMap<AbortSignal, UpstreamCallRecord>();
+  readonly #calls = new WeakMap<Cancellation, UpstreamCallRecord>();
 
   constructor(pool: ConstructorParameters<typeof Upstream>[0], metrics: GatewayMetrics) {
     super(pool);
     this.#metrics = metrics;
   }
 
-  /** The backend call made for the request that owns `signal`, if one was made. */
-  callFor(signal: AbortSignal): UpstreamCallRecord | undefined {
-    return this.#calls.get(signal);
+  /** The backend call made for the request that owns `cancellation`, if one was made. */
+  callFor(cancellation: Cancellation): UpstreamCallRecord | undefined {
+    return this.#calls.get(cancellation);
   }
 
   override async unary(
@@ -55,7 +56,9 @@ export class MeasuredUpstream extends Upstream {
         grpcCode,
         durationSeconds: durationMs / 1000,
       });
-      if (options.signal) this.#calls.set(options.signal, { method, instanceAddress, grpcCode, durationMs });
+      if (options.cancellation) {
+        this.#calls.set(options.cancellation, { method, instanceAddress, grpcCode, durationMs });
+      }
     }
   }
 }

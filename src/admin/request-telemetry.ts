@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, codeName, type GatewayError } from "../errors.js";
+import type { Cancellation } from "../upstream/cancellation.js";
 import { type GatewayMetrics, UNMATCHED } from "./gateway-metrics.js";
 import type { UpstreamCallRecord } from "./measured-upstream.js";
 
@@ -10,8 +11,8 @@ export interface RequestOutcome {
   method?: CatalogMethod;
   /** The route pattern that matched (`/v1/{name=shelves/*}`); default: the method's gRPC path. */
   route?: string;
-  /** The per-request signal handed to the gateway (finds the backend call record). */
-  signal?: AbortSignal;
+  /** The per-request cancellation handed to the gateway (finds the backend call record). */
+  cancellation?: Cancellation;
   error?: GatewayError;
   /** The call's final gRPC code when the HTTP status cannot tell it (a stream that failed after its first byte, a WebSocket). */
   grpcCode?: number;
@@ -19,8 +20,8 @@ export interface RequestOutcome {
 
 export interface RequestTelemetryOptions {
   metrics: GatewayMetrics;
-  /** The backend call made for a request, by its signal (MeasuredUpstream.callFor). */
-  upstreamCall?: (signal: AbortSignal) => UpstreamCallRecord | undefined;
+  /** The backend call made for a request, by its cancellation (MeasuredUpstream.callFor). */
+  upstreamCall?: (cancellation: Cancellation) => UpstreamCallRecord | undefined;
   /** The method a request routes to (default or REST route), to label errors raised before any backend call. */
   methodFor?: (verb: string, path: string) => CatalogMethod | undefined;
   /** The REST template a request matched, for its log line (only asked for non-default paths). */
@@ -53,7 +54,7 @@ export function installRequestTelemetry(
   const finish = (request: FastifyRequest, reply: FastifyReply, started: number): void => {
     const durationMs = performance.now() - started;
     const outcome = outcomes.get(request);
-    const call = outcome?.signal ? options.upstreamCall?.(outcome.signal) : undefined;
+    const call = outcome?.cancellation ? options.upstreamCall?.(outcome.cancellation) : undefined;
     const path = pathOf(request.url);
     const method =
       outcome?.method ?? call?.method ?? (outcome ? options.methodFor?.(request.method, path) : undefined);

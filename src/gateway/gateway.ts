@@ -4,6 +4,7 @@ import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import type { HttpRule } from "../catalog/http-rule.js";
 import { Code, errors, GatewayError, httpStatusFromCode } from "../errors.js";
 import { bindRequest } from "../router/index.js";
+import type { Cancellation } from "../upstream/cancellation.js";
 import { type Upstream, UpstreamError } from "../upstream/upstream.js";
 import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
 import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
@@ -23,8 +24,8 @@ export interface HttpExchange {
   body: string | undefined;
   requestId: string;
   remoteAddress: string | undefined;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  /** Cancelled when the client goes away. */
+  cancellation: Cancellation;
   log: RequestLog;
 }
 
@@ -119,7 +120,7 @@ export class Gateway {
       const result = await this.#options.upstream.unary(method, request, {
         metadata,
         deadline: this.deadline(exchange),
-        signal: exchange.signal,
+        cancellation: exchange.cancellation,
       });
       return {
         headers: headersFromMetadata(result.headers, result.trailers),

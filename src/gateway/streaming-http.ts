@@ -27,7 +27,7 @@ import { type LineReader, readLines } from "./streaming-lines.js";
  * - Client streaming (and bidi): the body is NDJSON, one message per line, sent to the backend as each
  *   line arrives; a bad line ends the call with 400 "line N: …" (a last error line once committed).
  * Backpressure runs end to end: a full response socket pauses the gRPC call, a backend that does not
- * drain pauses the request socket. A client that goes away cancels the call (via the exchange's signal).
+ * drain pauses the request socket. A client that goes away cancels the call (via the exchange's cancellation).
  */
 
 export type StreamFormat = "ndjson" | "sse";

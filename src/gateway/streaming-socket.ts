@@ -33,7 +33,7 @@ export interface SocketSession {
 
 export interface SocketSessionOptions {
   context: StreamContext;
-  /** The upgrade request; its signal is aborted by the caller when the socket closes. */
+  /** The upgrade request; its cancellation is cancelled by the caller when the socket closes. */
   exchange: HttpExchange;
   socket: FrameSocket;
   /** The method was resolved (for the access log). */

@@ -96,7 +96,7 @@ export function openJsonStream(
     gateway.upstream,
     method,
     requestBytes,
-    { metadata, deadline, signal: exchange.signal },
+    { metadata, deadline, cancellation: exchange.cancellation },
     {
       onHeaders(received) {
         headers = received;

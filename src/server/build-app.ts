@@ -17,6 +17,7 @@ import {
 } from "../admin/request-telemetry.js";
 import { errors, GatewayError, toGatewayError } from "../errors.js";
 import type { Gateway, HttpExchange } from "../gateway/gateway.js";
+import { Cancellation } from "../upstream/cancellation.js";
 import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
 import {
   createRouteMemo,
@@ -105,12 +106,12 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     maxRequestBytes: options.maxRequestBytes,
   });
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const abort = new AbortController();
-    telemetry.note(request, { signal: abort.signal });
+    const cancellation = new Cancellation();
+    telemetry.note(request, { cancellation });
     // A client that goes away before the answer cancels the backend call at once.
     // (The request stream's own 'close' fires once its body is read; the response's fires on disconnect.)
     const onClose = (): void => {
-      if (!reply.raw.writableEnded) abort.abort();
+      if (!reply.raw.writableEnded) cancellation.cancel();
     };
     const { path, query } = splitUrl(request.url);
     const exchange: HttpExchange = {
@@ -121,7 +122,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       body: typeof request.body === "string" ? request.body : undefined,
       requestId: request.id,
       remoteAddress: request.ip,
-      signal: abort.signal,
+      cancellation,
       log: request.log,
     };
     // Resolved once: by the body parser when there was a body, else here (404/405 thrown).
@@ -154,7 +155,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       handler: handle,
       wsHandler: (socket, request) =>
         serveWebSocket(streams, socket, request, {
-          start: (signal) => telemetry.note(request, { signal }),
+          start: (cancellation) => telemetry.note(request, { cancellation }),
           method: (method) => telemetry.note(request, { method }),
           error: (error) => telemetry.note(request, { error }),
         }),

@@ -117,7 +117,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     front,
     telemetry: {
       metrics: prometheus.metrics,
-      upstreamCall: (signal) => upstream.callFor(signal),
+      upstreamCall: (cancellation) => upstream.callFor(cancellation),
       // Both run once per request, only when the reply did not already say (errors before the backend call,
       // REST routes' templates for the log line): a trie lookup, no template parsing.
       methodFor: (verb, path) => {

@@ -7,6 +7,7 @@ import type { GatewayError } from "../errors.js";
 import type { HttpExchange } from "../gateway/gateway.js";
 import type { StreamContext } from "../gateway/streaming.js";
 import { type FrameSocket, openSocketSession } from "../gateway/streaming-socket.js";
+import { Cancellation } from "../upstream/cancellation.js";
 import { splitUrl } from "./streaming-http.js";
 
 /**
@@ -28,8 +29,8 @@ export function websocketPluginOptions(maxRequestBytes: number): WebsocketPlugin
 }
 
 export interface SocketTelemetry {
-  /** Per-request signal: lets the telemetry find the backend call of a unary method. */
-  start(signal: AbortSignal): void;
+  /** The request's cancellation: lets the telemetry find the backend call of a unary method. */
+  start(cancellation: Cancellation): void;
   method(method: CatalogMethod): void;
   error(error: GatewayError): void;
 }
@@ -41,8 +42,8 @@ export function serveWebSocket(
   request: FastifyRequest,
   telemetry: SocketTelemetry,
 ): void {
-  const abort = new AbortController();
-  telemetry.start(abort.signal);
+  const cancellation = new Cancellation();
+  telemetry.start(cancellation);
   const { path, query } = splitUrl(request.url);
   const exchange: HttpExchange = {
     verb: "GET",
@@ -52,7 +53,7 @@ export function serveWebSocket(
     body: undefined,
     requestId: request.id,
     remoteAddress: request.ip,
-    signal: abort.signal,
+    cancellation,
     log: request.log,
   };
   // Frames sent in one turn of the event loop leave in one writev: `ws` writes each frame on its own,
@@ -93,7 +94,7 @@ export function serveWebSocket(
     session.frame(isBinary ? undefined : textOf(data));
   });
   socket.on("close", () => {
-    abort.abort();
+    cancellation.cancel();
     session.closed();
   });
 }

@@ -2,6 +2,7 @@ import type http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import type { BackendInstance } from "../registry/registry.js";
+import type { Cancellation } from "./cancellation.js";
 import { H2Connection, H2Error, type H2Stream, headerBlock, type StreamEnd } from "./h2-connection.js";
 
 /**
@@ -19,7 +20,7 @@ export interface H2UnaryOptions {
   metadata: grpc.Metadata;
   /** Absolute deadline (epoch ms); undefined = none. */
   deadline: number | undefined;
-  signal: AbortSignal | undefined;
+  cancellation: Cancellation | undefined;
   /** Largest response message accepted, bytes. */
   maxResponseBytes: number;
 }
@@ -112,11 +113,10 @@ export class H2UnaryTransport {
         connection.cancel(stream);
         settleLocal();
       };
-      const onAbort = (): void =>
-        abandon(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false));
+      let stopListening: (() => void) | undefined;
       const settleLocal = (): void => {
         clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
+        stopListening?.();
         if (local) reject(local);
       };
       const stream: H2Stream = {
@@ -128,13 +128,15 @@ export class H2UnaryTransport {
         onEnd: (ended, end) => {
           if (local) return;
           clearTimeout(timer);
-          options.signal?.removeEventListener("abort", onAbort);
+          stopListening?.();
           const outcome = settle(ended, end, options.maxResponseBytes, connection.connected);
           if ("error" in outcome) reject(outcome.error);
           else resolve(outcome.result);
         },
       };
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+      stopListening = options.cancellation?.onCancel(() =>
+        abandon(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false)),
+      );
       if (options.deadline !== undefined) {
         timer = setTimeout(
           () => abandon(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded", undefined, false)),

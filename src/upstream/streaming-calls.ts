@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, errors, GatewayError } from "../errors.js";
 import type { BackendInstance } from "../registry/registry.js";
+import type { Cancellation } from "./cancellation.js";
 import { type Upstream, UpstreamError } from "./upstream.js";
 
 /**
@@ -25,8 +26,8 @@ export interface StreamingCallOptions {
   metadata: grpc.Metadata;
   /** Absolute deadline (epoch ms); undefined = none. */
   deadline: number | undefined;
-  /** Aborted when the client goes away: the call is cancelled at once. */
-  signal?: AbortSignal;
+  /** Cancelled when the client goes away: the call is cancelled at once. */
+  cancellation?: Cancellation;
 }
 
 /** How a call ended: OK with the backend's trailers, or the error the client should see. */
@@ -127,11 +128,11 @@ class RetryingStreamingCall implements StreamingCall {
       queueMicrotask(() => this.#finish({ ok: false, error: error as GatewayError, instance: undefined }));
       return;
     }
-    if (options.signal?.aborted) {
+    if (options.cancellation?.cancelled) {
       queueMicrotask(() => this.cancel());
       return;
     }
-    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#stopListening = options.cancellation?.onCancel(this.#onAbort);
     this.#next();
   }
 
@@ -166,6 +167,7 @@ class RetryingStreamingCall implements StreamingCall {
     if (this.#call !== undefined && "resume" in this.#call) this.#call.resume();
   }
 
+  #stopListening: (() => void) | undefined;
   readonly #onAbort = (): void => this.cancel();
 
   /** Starts the call on the next candidate instance and replays what was written so far. */
@@ -300,7 +302,7 @@ class RetryingStreamingCall implements StreamingCall {
     if (this.#finished) return;
     this.#finished = true;
     this.#replay = undefined;
-    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#stopListening?.();
     this.#handlers.onEnd(end);
   }
 }

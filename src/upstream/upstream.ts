@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { type Code, errors, GatewayError } from "../errors.js";
 import type { BackendInstance } from "../registry/registry.js";
+import type { Cancellation } from "./cancellation.js";
 import type { ChannelPool } from "./channel-pool.js";
 import type { H2CallError } from "./h2-unary.js";
 
@@ -20,8 +21,8 @@ export interface UnaryCallOptions {
   metadata: grpc.Metadata;
   /** Absolute deadline (epoch ms); undefined = none. */
   deadline: number | undefined;
-  /** Aborted when the HTTP client goes away: the gRPC call is cancelled at once. */
-  signal?: AbortSignal;
+  /** Cancelled when the HTTP client goes away: the gRPC call is cancelled at once. */
+  cancellation?: Cancellation;
 }
 
 export interface UnaryResult {
@@ -77,7 +78,7 @@ export class Upstream {
         return await this.#unaryOnce(instance, method.path, request, options);
       } catch (error) {
         lastError = error;
-        if (!(error instanceof NotDeliveredError) || options.signal?.aborted) break;
+        if (!(error instanceof NotDeliveredError) || options.cancellation?.cancelled) break;
       }
     }
     if (lastError instanceof NotDeliveredError) {
@@ -98,7 +99,7 @@ export class Upstream {
         .call(instance, path, request, {
           metadata: options.metadata,
           deadline: options.deadline,
-          signal: options.signal,
+          cancellation: options.cancellation,
           maxResponseBytes: this.#pool.maxResponseBytes,
         })
         .then(
@@ -132,7 +133,7 @@ export class Upstream {
       // grpc-js calls the callback before it emits 'status', and only the status carries the trailers:
       // the call is settled here, with everything the backend sent.
       call.on("status", (status: grpc.StatusObject) => {
-        options.signal?.removeEventListener("abort", onAbort);
+        stopListening?.();
         const error = outcome?.error;
         if (error) {
           reject(
@@ -149,8 +150,7 @@ export class Upstream {
           instance,
         });
       });
-      const onAbort = (): void => call.cancel();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const stopListening = options.cancellation?.onCancel(() => call.cancel());
     });
   }
 }
