@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server as NetServer } from "node:net";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
+import { Cancellation } from "../src/upstream/cancellation.js";
 import { type H2CallError, type H2UnaryOptions, H2UnaryTransport } from "../src/upstream/h2-unary.js";
 
 /**
@@ -241,6 +242,43 @@ test("a response above the size limit is refused (RESOURCE_EXHAUSTED) and the st
     // The connection stays usable.
     const ok = await transport.call(instanceAt(server.address), ECHO, Buffer.from("x"), callOptions());
     assert.equal(ok.message.length, 2 << 20);
+  } finally {
+    transport.close();
+    await server.close();
+  }
+});
+
+test("a call whose request is already cancelled is not sent; one cancelled in flight is reset", async () => {
+  let arrived = 0;
+  let cancelledOnServer = 0;
+  const server = await startRawServer((call, callback) => {
+    arrived++;
+    call.on("cancelled", () => cancelledOnServer++);
+    setTimeout(() => callback(null, call.request), 2000).unref();
+  });
+  const transport = new H2UnaryTransport();
+  try {
+    const early = new Cancellation();
+    early.cancel();
+    const refused = await transport
+      .call(instanceAt(server.address), ECHO, Buffer.from("x"), callOptions({ cancellation: early }))
+      .then(
+        () => assert.fail("a cancelled call succeeded"),
+        (e: H2CallError) => e,
+      );
+    assert.equal(refused.code, grpc.status.CANCELLED);
+    const later = new Cancellation();
+    const pending = transport
+      .call(instanceAt(server.address), ECHO, Buffer.from("y"), callOptions({ cancellation: later }))
+      .then(
+        () => assert.fail("a cancelled call succeeded"),
+        (e: H2CallError) => e,
+      );
+    while (arrived === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    later.cancel();
+    assert.equal((await pending).code, grpc.status.CANCELLED);
+    while (cancelledOnServer === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(arrived, 1);
   } finally {
     transport.close();
     await server.close();

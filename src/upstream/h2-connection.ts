@@ -75,7 +75,6 @@ export type StreamEnd =
 
 /** One request/response exchange on the connection. Fields are read by the unary layer when it ends. */
 export interface H2Stream {
-  readonly path: string;
   /** Decoded fields of the first HEADERS frame, names and values alternating. */
   headers: string[] | undefined;
   /** Decoded fields of the trailing HEADERS frame. */

@@ -87,6 +87,10 @@ export class H2UnaryTransport {
     options: H2UnaryOptions,
   ): Promise<H2UnaryResult> {
     return new Promise((resolve, reject) => {
+      if (options.cancellation?.cancelled) {
+        reject(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false));
+        return;
+      }
       const entry = this.#connection(instance.address, instance.metadata.authority ?? instance.address);
       const { connection } = entry;
       const perCall: Array<[string, string]> = [];
@@ -120,7 +124,6 @@ export class H2UnaryTransport {
         if (local) reject(local);
       };
       const stream: H2Stream = {
-        path,
         headers: undefined,
         trailers: undefined,
         chunks: [],
