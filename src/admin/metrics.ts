@@ -3,6 +3,7 @@ import type { CatalogSnapshot } from "../catalog/catalog.js";
 import { codeName } from "../errors.js";
 import type { Registry as BackendRegistry } from "../registry/registry.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
+import { HotCounter, HotHistogram } from "./hot-metrics.js";
 
 /** What the scrape-time gauges read: the registry and the live catalog. */
 export interface PrometheusMetricsOptions {
@@ -35,31 +36,36 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
   const registers = [registry];
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
+  const requests = new HotCounter({
     name: "refract_http_requests_total",
     help: "HTTP requests on the public listener, by RPC, HTTP status and gRPC code.",
     labelNames: ["service", "method", "status", "grpc_code"] as const,
     registers,
   });
-  const requestDuration = new Histogram({
+  const requestDuration = new HotHistogram({
     name: "refract_http_request_duration_seconds",
     help: "Time from request received to response written, gateway total.",
     labelNames: ["service", "method"] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const inFlight = new Gauge({
+  // Read at scrape time: the hot path only moves a number.
+  let requestsInFlight = 0;
+  new Gauge({
     name: "refract_http_requests_in_flight",
     help: "Public requests being served now.",
     registers,
+    collect() {
+      this.set(requestsInFlight);
+    },
   });
-  const upstreamCalls = new Counter({
+  const upstreamCalls = new HotCounter({
     name: "refract_upstream_requests_total",
     help: "Calls to backend instances, by RPC and gRPC code.",
     labelNames: ["service", "method", "grpc_code"] as const,
     registers,
   });
-  const upstreamDuration = new Histogram({
+  const upstreamDuration = new HotHistogram({
     name: "refract_upstream_request_duration_seconds",
     help: "Duration of backend calls as seen by the gateway.",
     labelNames: ["service", "method"] as const,
@@ -139,28 +145,18 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     },
   });
 
-  // The children of the hot-path metrics, per label values: prom-client hashes a label object on every
-  // inc/observe; the label sets are bounded (catalog methods, status and code tables), so caching the
-  // children turns that into one Map lookup.
-  const requestCounters = childCache((key: string[]) =>
-    requests.labels(...(key as [string, string, string, string])),
-  );
-  const requestTimers = childCache((key: string[]) => requestDuration.labels(...(key as [string, string])));
-  const upstreamCounters = childCache((key: string[]) =>
-    upstreamCalls.labels(...(key as [string, string, string])),
-  );
-  const upstreamTimers = childCache((key: string[]) => upstreamDuration.labels(...(key as [string, string])));
-
   const metrics: GatewayMetrics = {
-    requestStarted: () => inFlight.inc(),
+    requestStarted: () => {
+      requestsInFlight++;
+    },
     requestFinished: (o) => {
-      inFlight.dec();
-      requestCounters([o.service, o.method, String(o.httpStatus), codeName(o.grpcCode)]).inc();
-      requestTimers([o.service, o.method]).observe(o.durationSeconds);
+      requestsInFlight--;
+      requests.with(o.service, o.method, String(o.httpStatus), codeName(o.grpcCode)).inc();
+      requestDuration.with(o.service, o.method).observe(o.durationSeconds);
     },
     upstreamFinished: (o) => {
-      upstreamCounters([o.service, o.method, codeName(o.grpcCode)]).inc();
-      upstreamTimers([o.service, o.method]).observe(o.durationSeconds);
+      upstreamCalls.with(o.service, o.method, codeName(o.grpcCode)).inc();
+      upstreamDuration.with(o.service, o.method).observe(o.durationSeconds);
     },
     streamMessage: (service, method, direction) => streamMessages.inc({ service, method, direction }),
     reflectionFinished: (backend, ok, durationSeconds) => {
@@ -172,18 +168,4 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     catalogFailed: () => catalogFailures.inc(),
   };
   return { metrics, registry };
-}
-
-/** A memo of metric children by their label values (in labelNames order). */
-function childCache<T>(make: (labels: string[]) => T): (labels: string[]) => T {
-  const children = new Map<string, T>();
-  return (labels) => {
-    const key = labels.join("\u0000");
-    let child = children.get(key);
-    if (child === undefined) {
-      child = make(labels);
-      children.set(key, child);
-    }
-    return child;
-  };
 }
