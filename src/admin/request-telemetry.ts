@@ -50,8 +50,8 @@ export function installRequestTelemetry(
   // Each request's outcome lives on the request itself (a Fastify decoration keeps the object's shape
   // stable), not in a WeakMap: one insertion per request there showed in the profile.
   app.decorateRequest(OUTCOME, null);
-  const outcomeOf = (request: FastifyRequest): RequestOutcome | undefined =>
-    (request as unknown as Record<typeof OUTCOME, RequestOutcome | null>)[OUTCOME] ?? undefined;
+  const outcomeOf = (request: FastifyRequest): NotedOutcome | undefined =>
+    (request as unknown as Record<typeof OUTCOME, NotedOutcome | null>)[OUTCOME] ?? undefined;
   // The access line carries only the scalar fields below — no headers, no metadata — so it skips the
   // logger's secret redaction, which profiling showed costing more than the whole JSON codec per request.
   // Lines with an error cause keep going through the redacting request logger.
@@ -104,12 +104,7 @@ export function installRequestTelemetry(
     else request.log[level](fields, "request completed");
   };
 
-  const routeOf = (
-    verb: string,
-    path: string,
-    outcome: RequestOutcome,
-    method: CatalogMethod | undefined,
-  ) => {
+  const routeOf = (verb: string, path: string, outcome: NotedOutcome, method: CatalogMethod | undefined) => {
     if (outcome.route) return outcome.route;
     if (!method) return UNMATCHED;
     if (path === method.path) return method.path;
@@ -128,15 +123,29 @@ export function installRequestTelemetry(
     note(request, outcome) {
       // The gateway's handlers (and its error paths) note their requests; docs and asset routes never do,
       // so they are logged but not counted. The first note counts the request in flight; finish() pairs it.
-      const existing = outcomeOf(request);
-      if (existing) {
-        Object.assign(existing, outcome);
-        return;
+      let noted = outcomeOf(request);
+      if (noted === undefined) {
+        noted = new NotedOutcome();
+        (request as unknown as Record<typeof OUTCOME, NotedOutcome>)[OUTCOME] = noted;
+        metrics.requestStarted();
       }
-      (request as unknown as Record<typeof OUTCOME, RequestOutcome>)[OUTCOME] = { ...outcome };
-      metrics.requestStarted();
+      // Field by field into one shape (not Object.assign of varying shapes): this runs twice per request.
+      if (outcome.method !== undefined) noted.method = outcome.method;
+      if (outcome.route !== undefined) noted.route = outcome.route;
+      if (outcome.cancellation !== undefined) noted.cancellation = outcome.cancellation;
+      if (outcome.error !== undefined) noted.error = outcome.error;
+      if (outcome.grpcCode !== undefined) noted.grpcCode = outcome.grpcCode;
     },
   };
+}
+
+/** What was noted about one request, in one object shape for all requests. */
+class NotedOutcome {
+  method: CatalogMethod | undefined = undefined;
+  route: string | undefined = undefined;
+  cancellation: Cancellation | undefined = undefined;
+  error: GatewayError | undefined = undefined;
+  grpcCode: number | undefined = undefined;
 }
 
 function isUpgrade(request: FastifyRequest): boolean {
