@@ -284,3 +284,38 @@ test("a call whose request is already cancelled is not sent; one cancelled in fl
     await server.close();
   }
 });
+
+test("a call cancelled while it waits for a stream slot never reaches the backend", async () => {
+  const seen: string[] = [];
+  let release: (() => void) | undefined;
+  const server = await startRawServer(
+    (call, callback) => {
+      seen.push(call.request.toString());
+      if (call.request.toString() === "first") release = () => callback(null, call.request);
+      else callback(null, call.request);
+    },
+    { "grpc.max_concurrent_streams": 1 },
+  );
+  const transport = new H2UnaryTransport();
+  const instance = instanceAt(server.address);
+  try {
+    await transport.call(instance, ECHO, Buffer.from("warm"), callOptions());
+    const first = transport.call(instance, ECHO, Buffer.from("first"), callOptions());
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    const cancellation = new Cancellation();
+    const waiting = transport.call(instance, ECHO, Buffer.from("queued"), callOptions({ cancellation })).then(
+      () => assert.fail("a cancelled call succeeded"),
+      (e: H2CallError) => e,
+    );
+    cancellation.cancel();
+    assert.equal((await waiting).code, grpc.status.CANCELLED);
+    release();
+    assert.equal((await first).message.toString(), "first");
+    const after = await transport.call(instance, ECHO, Buffer.from("after"), callOptions());
+    assert.equal(after.message.toString(), "after");
+    assert.deepEqual(seen, ["warm", "first", "after"]);
+  } finally {
+    transport.close();
+    await server.close();
+  }
+});

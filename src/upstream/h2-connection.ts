@@ -75,6 +75,8 @@ export type StreamEnd =
 
 /** One request/response exchange on the connection. Fields are read by the unary layer when it ends. */
 export interface H2Stream {
+  /** Its HTTP/2 stream id once opened (set by the connection); 0 while it waits for a slot. */
+  id: number;
   /** Decoded fields of the first HEADERS frame, names and values alternating. */
   headers: string[] | undefined;
   /** Decoded fields of the trailing HEADERS frame. */
@@ -202,16 +204,16 @@ export class H2Connection {
 
   /** Abandons a stream (client cancel or deadline): RST_STREAM(CANCEL) if it was opened. */
   cancel(stream: H2Stream): void {
-    for (const [id, state] of this.#streams) {
-      if (state.stream !== stream) continue;
-      this.#write(rstStream(id, H2Error.Cancel));
+    const state = this.#streams.get(stream.id);
+    if (state !== undefined && state.stream === stream) {
+      this.#write(rstStream(state.id, H2Error.Cancel));
       this.#finish(state, undefined);
       return;
     }
-    const index = this.#queued.findIndex((state) => state.stream === stream);
+    const index = this.#queued.findIndex((waiting) => waiting.stream === stream);
     if (index >= 0) {
-      const [state] = this.#queued.splice(index, 1);
-      if (state) state.ended = true;
+      const [waiting] = this.#queued.splice(index, 1);
+      if (waiting) waiting.ended = true;
     }
   }
 
@@ -227,6 +229,7 @@ export class H2Connection {
     this.#nextStreamId += 2;
     if (this.#nextStreamId > MAX_STREAM_ID) this.#retire();
     state.id = id;
+    state.stream.id = id;
     state.sendWindow = this.#peerInitialWindow;
     this.#streams.set(id, state);
     if (this.#streams.size === 1) this.#socket.ref();

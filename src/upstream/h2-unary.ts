@@ -124,6 +124,7 @@ export class H2UnaryTransport {
         if (local) reject(local);
       };
       const stream: H2Stream = {
+        id: 0,
         headers: undefined,
         trailers: undefined,
         chunks: [],
