@@ -319,3 +319,48 @@ test("a call cancelled while it waits for a stream slot never reaches the backen
     await server.close();
   }
 });
+
+test("a backend that breaks the protocol gets a GOAWAY naming the error, and the call fails", async () => {
+  const received: Buffer[] = [];
+  let closed!: () => void;
+  const peerClosed = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const peer: NetServer = createServer((socket) => {
+    socket.on("data", (chunk) => received.push(chunk));
+    socket.on("close", () => closed());
+    socket.on("error", () => {});
+    // A SETTINGS frame whose length is not a multiple of 6: FRAME_SIZE_ERROR (RFC 9113 §6.5).
+    socket.write(Buffer.from([0, 0, 5, 4, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]));
+  });
+  await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+  const { port } = peer.address() as { port: number };
+  const transport = new H2UnaryTransport();
+  try {
+    const error = await transport
+      .call(instanceAt(`127.0.0.1:${port}`), ECHO, Buffer.from("x"), callOptions())
+      .then(
+        () => assert.fail("a call to a broken peer succeeded"),
+        (e: H2CallError) => e,
+      );
+    assert.equal(error.code, grpc.status.UNAVAILABLE);
+    assert.match(error.details, /protocol error/);
+    await peerClosed;
+    // After the 24-byte preface: frames of 9-byte headers; the last one is GOAWAY with FRAME_SIZE_ERROR.
+    const bytes = Buffer.concat(received).subarray(24);
+    const frames: Array<{ type: number; payload: Buffer }> = [];
+    for (let offset = 0; offset + 9 <= bytes.length; ) {
+      const length = bytes.readUIntBE(offset, 3);
+      frames.push({ type: bytes[offset + 3]!, payload: bytes.subarray(offset + 9, offset + 9 + length) });
+      offset += 9 + length;
+    }
+    const last = frames.at(-1);
+    assert.equal(last?.type, 0x7);
+    // Last-Stream-ID counts streams the peer started (RFC 9113 §6.8): a client without push has none.
+    assert.equal(last?.payload.readUInt32BE(0), 0);
+    assert.equal(last?.payload.readUInt32BE(4), 0x6);
+  } finally {
+    transport.close();
+    await new Promise((resolve) => peer.close(resolve));
+  }
+});

@@ -221,7 +221,8 @@ export class H2Connection {
   close(): void {
     if (this.#closed) return;
     this.#retire();
-    if (this.#streams.size === 0 && this.#queued.length === 0) this.#destroy("Connection closed");
+    if (this.#streams.size === 0 && this.#queued.length === 0)
+      this.#fail("Connection closed", H2Error.NoError);
   }
 
   #open(state: StreamState): void {
@@ -316,8 +317,7 @@ export class H2Connection {
     } catch (error) {
       const code = error instanceof ConnectionError ? error.code : H2Error.ProtocolError;
       const message = error instanceof Error ? error.message : String(error);
-      this.#socket.write(goAway(this.#nextStreamId - 2, code));
-      this.#destroy(`HTTP/2 protocol error from the backend: ${message}`);
+      this.#fail(`HTTP/2 protocol error from the backend: ${message}`, code);
       return;
     }
     const rest = buffer.length - offset;
@@ -510,7 +510,7 @@ export class H2Connection {
       }
     }
     this.#failQueued("Backend is going away");
-    if (this.#streams.size === 0) this.#destroy("Backend is going away");
+    if (this.#streams.size === 0) this.#fail("Backend is going away", H2Error.NoError);
   }
 
   #openQueued(): void {
@@ -527,7 +527,7 @@ export class H2Connection {
     this.#blocked.delete(state);
     if (this.#streams.size === 0) {
       this.#socket.unref();
-      if (this.#draining && this.#queued.length === 0) this.#destroy("Connection closed");
+      if (this.#draining && this.#queued.length === 0) this.#fail("Connection closed", H2Error.NoError);
     }
     if (end) state.stream.onEnd(state.stream, end);
     this.#openQueued();
@@ -547,8 +547,11 @@ export class H2Connection {
     }
   }
 
-  /** The connection failed: every stream ends; those the backend cannot have seen say so. */
-  #fail(message: string): void {
+  /**
+   * The connection ends: every stream ends; those the backend cannot have seen say so. With a GOAWAY
+   * code the socket is ended with that frame (flushed, then closed), else it is dropped at once.
+   */
+  #fail(message: string, goAwayCode?: number): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#connectTimer);
@@ -558,12 +561,9 @@ export class H2Connection {
       this.#finish(state, { kind: "connection", message, notDelivered });
     }
     this.#failQueued(message);
-    this.#socket.destroy();
-  }
-
-  #destroy(message: string): void {
-    this.#socket.end();
-    this.#fail(message);
+    if (goAwayCode === undefined || this.#socket.destroyed) this.#socket.destroy();
+    // A client's GOAWAY names the last server-initiated stream it processed: none (no push).
+    else this.#socket.end(goAway(0, goAwayCode), () => this.#socket.destroy());
   }
 }
 
@@ -602,7 +602,7 @@ function rstStream(id: number, code: number): Buffer {
 
 function goAway(lastStreamId: number, code: number): Buffer {
   const payload = Buffer.allocUnsafe(8);
-  payload.writeUInt32BE(Math.max(0, lastStreamId), 0);
+  payload.writeUInt32BE(lastStreamId, 0);
   payload.writeUInt32BE(code, 4);
   return frame(FrameType.GoAway, 0, 0, payload);
 }
