@@ -283,32 +283,16 @@ export function formatEndToEnd(results: ScenarioResult[]): string {
       fmt(r.ratios.gatewayToDirect, 2),
       fmt(r.ratios.gatewayToStatic, 2),
     ]);
-    if (r.direct)
-      rows.push([
-        "",
-        "direct grpc-js",
-        fmt(r.direct.requestsPerSec),
-        fmt(r.direct.p50Ms, 2),
-        fmt(r.direct.p99Ms, 2),
-        fmt(r.direct.errors),
-        "",
-        "",
-        "",
-        "",
-      ]);
-    if (r.static)
-      rows.push([
-        "",
-        "static fastify",
-        fmt(r.static.requestsPerSec),
-        fmt(r.static.p50Ms, 2),
-        fmt(r.static.p99Ms, 2),
-        fmt(r.static.errors),
-        "",
-        "",
-        "",
-        "",
-      ]);
+    // The comparison rows: load figures only (CPU, memory and ratios are the gateway's).
+    for (const [who, load] of [
+      ["direct grpc-js", r.direct],
+      ["static fastify", r.static],
+    ] as const) {
+      if (load) {
+        const figures = [fmt(load.requestsPerSec), fmt(load.p50Ms, 2), fmt(load.p99Ms, 2), fmt(load.errors)];
+        rows.push(["", who, ...figures, "", "", "", ""]);
+      }
+    }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const table = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ")).join("\n");
