@@ -42,7 +42,24 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }
 
-const LOG_METHODS = new Set<PropertyKey>(["fatal", "error", "warn", "info", "debug", "trace", "child"]);
+/** How a lazy child logger's stand-ins reach the real child (a key no logger has). */
+const REAL_CHILD = Symbol("real child logger");
+
+type LogMethod = (...args: unknown[]) => unknown;
+
+/**
+ * The stand-ins for the log methods, shared by every lazy child: called on the proxy (`this`), they make
+ * its real child and call the same method on it.
+ */
+const STAND_INS = new Map<PropertyKey, LogMethod>(
+  ["fatal", "error", "warn", "info", "debug", "trace", "child"].map((name) => [
+    name,
+    function (this: Record<typeof REAL_CHILD, Logger>, ...args: unknown[]) {
+      const child = this[REAL_CHILD];
+      return (Reflect.get(child, name) as LogMethod).apply(child, args);
+    },
+  ]),
+);
 
 /**
  * A child logger made on first use. Fastify makes one per request for `request.log`, and a pino child of
@@ -57,17 +74,12 @@ export function lazyChildLogger(parent: Logger, bindings: Bindings, options: Chi
     child ??= parent.child(bindings, options);
     return child;
   };
-  const standIns = new Map<PropertyKey, (...args: unknown[]) => unknown>();
   return new Proxy({} as Logger, {
     get(_target, key) {
-      if (child === undefined && LOG_METHODS.has(key)) {
-        let standIn = standIns.get(key);
-        if (standIn === undefined) {
-          standIn = (...args: unknown[]) =>
-            (Reflect.get(real(), key) as (...a: unknown[]) => unknown).apply(child, args);
-          standIns.set(key, standIn);
-        }
-        return standIn;
+      if (key === REAL_CHILD) return real();
+      if (child === undefined) {
+        const standIn = STAND_INS.get(key);
+        if (standIn !== undefined) return standIn;
       }
       const value = Reflect.get(real(), key);
       return typeof value === "function" ? value.bind(child) : value;
