@@ -1,3 +1,4 @@
+import { MAX_MESSAGE_DEPTH } from "./decode.js";
 import {
   base64FromJson,
   boolFromJson,
@@ -25,6 +26,11 @@ export interface FromJsonContext {
   readonly maxDepth: number;
   /** Object members converted or skipped, compared with the text's count to find duplicate keys. */
   members: number;
+  /**
+   * Messages open around the one being written (0 at the top), counted as the decoder counts them, so
+   * a request that is accepted can always be decoded again (a backend echoing it must not fail).
+   */
+  messageDepth: number;
   /** Message type named by an Any's `@type`, or undefined. */
   readonly resolveAny: (typeUrl: string) => MessagePlan | undefined;
 }
@@ -37,6 +43,16 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 export function checkDepth(ctx: FromJsonContext, depth: number): void {
   if (depth > ctx.maxDepth) fail(`JSON nesting deeper than ${ctx.maxDepth} levels`);
+}
+
+/**
+ * Opens a nested message. JSON depth and message depth differ: a google.protobuf.Value list nests two
+ * messages (Value → ListValue) per JSON level, so `[[[…]]]` within the JSON limit could exceed the
+ * decoder's message limit; checking both here keeps one rule for requests and responses (issue 13).
+ * The caller closes it with `ctx.messageDepth--`; after a failure `encode` starts again from 0.
+ */
+export function enterMessage(ctx: FromJsonContext): void {
+  if (++ctx.messageDepth > MAX_MESSAGE_DEPTH) fail(`messages nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
 }
 
 /** Writes the fields of one message; `value` is its JSON (an object, or a well-known type's form). */
@@ -119,14 +135,16 @@ function writeMessageValue(
 ): void {
   const w = ctx.w;
   w.tag(tag);
+  enterMessage(ctx);
   if (field.delimited && tag === field.tag) {
     writeMessage(field.message!, value, ctx, depth);
     w.tag(field.endTag);
-    return;
+  } else {
+    const mark = w.fork();
+    writeMessage(field.message!, value, ctx, depth);
+    w.join(mark);
   }
-  const mark = w.fork();
-  writeMessage(field.message!, value, ctx, depth);
-  w.join(mark);
+  ctx.messageDepth--;
 }
 
 /** A scalar or enum value with its tag; implicit-presence defaults are skipped when `skipDefault`. */
@@ -346,4 +364,12 @@ export function countMembers(value: unknown, ctx: FromJsonContext, depth: number
   return n;
 }
 
-bindFromJson({ checkDepth, countMembers, isJsonObject, writeFields, writeMessage, writeSingular });
+bindFromJson({
+  checkDepth,
+  countMembers,
+  enterMessage,
+  isJsonObject,
+  writeFields,
+  writeMessage,
+  writeSingular,
+});

@@ -44,6 +44,7 @@ export function createMessageCodec(
     discardUnknown: opts.discardUnknownFields,
     maxDepth: opts.maxDepth,
     members: 0,
+    messageDepth: 0,
     resolveAny,
   };
   const output: ToJsonContext = {
@@ -57,6 +58,7 @@ export function createMessageCodec(
   const encode = (value: unknown, members: number, text: string): Uint8Array => {
     writer.reset();
     input.members = 0;
+    input.messageDepth = 0;
     writeMessage(plan, value, input, 1);
     if (members >= 0 && input.members !== members) {
       // JSON.parse kept only the last of some duplicate keys: the careful parser says which, and where.

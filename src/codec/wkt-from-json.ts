@@ -10,7 +10,13 @@ import { parseDuration, parseTimestamp } from "./time.js";
 // importing them, keeps the import graph acyclic.
 let generic: Pick<
   typeof FromJson,
-  "checkDepth" | "countMembers" | "isJsonObject" | "writeFields" | "writeMessage" | "writeSingular"
+  | "checkDepth"
+  | "countMembers"
+  | "enterMessage"
+  | "isJsonObject"
+  | "writeFields"
+  | "writeMessage"
+  | "writeSingular"
 >;
 
 /** Called once by from-json.js when it loads. */
@@ -130,16 +136,20 @@ function writeValue(ctx: FromJson.FromJsonContext, value: unknown, depth: number
   }
   if (Array.isArray(value)) {
     w.tag(VALUE_LIST);
+    generic.enterMessage(ctx);
     const mark = w.fork();
     writeListValues(ctx, value, depth);
     w.join(mark);
+    ctx.messageDepth--;
     return;
   }
   if (generic.isJsonObject(value)) {
     w.tag(VALUE_STRUCT);
+    generic.enterMessage(ctx);
     const mark = w.fork();
     writeStructFields(ctx, value, depth);
     w.join(mark);
+    ctx.messageDepth--;
     return;
   }
   fail(`expected a JSON value, got ${describe(value)}`);
@@ -157,9 +167,11 @@ function writeStructFields(ctx: FromJson.FromJsonContext, obj: Record<string, un
       w.tag(TAG_1_LEN);
       w.string(stringFromJson(key));
       w.tag(TAG_2_LEN);
+      generic.enterMessage(ctx); // the map entry is not a level of its own, its Value is (as decoded)
       const mark = w.fork();
       writeValue(ctx, obj[key], depth + 1);
       w.join(mark);
+      ctx.messageDepth--;
       w.join(entry);
     } catch (error) {
       atKey(error, key);
@@ -173,9 +185,11 @@ function writeListValues(ctx: FromJson.FromJsonContext, list: readonly unknown[]
   for (let i = 0; i < list.length; i++) {
     try {
       w.tag(TAG_1_LEN);
+      generic.enterMessage(ctx);
       const mark = w.fork();
       writeValue(ctx, list[i], depth + 1);
       w.join(mark);
+      ctx.messageDepth--;
     } catch (error) {
       atIndex(error, i);
     }
@@ -199,6 +213,7 @@ function writeAny(ctx: FromJson.FromJsonContext, value: unknown, depth: number):
   w.string(typeUrl);
   const tagAt = w.pos;
   w.tag(TAG_2_LEN);
+  generic.enterMessage(ctx);
   const mark = w.fork();
   if (inner.wkt === Wkt.NONE) generic.writeFields(inner, value, ctx, depth, "@type");
   else {
@@ -224,6 +239,7 @@ function writeAny(ctx: FromJson.FromJsonContext, value: unknown, depth: number):
       }
     }
   }
+  ctx.messageDepth--;
   if (w.pos === mark + 1)
     w.pos = tagAt; // an empty payload is the default: leave `value` out
   else w.join(mark);
