@@ -357,6 +357,31 @@ describe("etcd registry (real etcd)", () => {
       assert.ok(lines.some((l) => l.level === 30 && /^etcd reachable again/.test(l.msg)));
     });
 
+    test("a long outage: retries stay within the unreachable cap, so etcd's return is noticed within a retry", async () => {
+      const p = uniquePrefix();
+      await outage.restart();
+      const writer = outage.client();
+      await writer.put(`${p}library/a`).value("a:1");
+      // Production defaults for the pauses (200 ms first, 10 s cap for errors etcd returns).
+      const { registry, lines } = openOn(outage, p, { retryInitialMs: 200, retryMaxMs: 10_000 });
+      await registry.start();
+      await outage.stop();
+      const pauses = () => lines.filter((l) => l.msg === "listing again after a pause" && l.reason === "failed");
+      // Eight failed attempts in a row: an uncapped exponential backoff would be past 10 s by now.
+      await waitFor(() => pauses().length >= 8, 30_000, "eight failed attempts");
+      const delays = pauses().map((l) => l.retryInMs as number);
+      assert.ok(
+        delays.every((ms) => ms >= 100 && ms <= 1_000),
+        `every pause while etcd is unreachable is within 0.1–1 s: ${delays.join(", ")}`,
+      );
+      assert.ok(new Set(delays).size > 1, `the pauses are jittered: ${delays.join(", ")}`);
+
+      await outage.restart();
+      await waitFor(() => registry.health().connected, 10_000, "reconnection");
+      await writer.put(`${p}library/b`).value("b:1");
+      await waitFor(() => registry.current().get("library")?.length === 2, 10_000, "a registration after it");
+    });
+
     test("start() with etcd down resolves after startTimeoutMs with an empty set, then loads in the background", async () => {
       const p = uniquePrefix();
       const writer = outage.client();

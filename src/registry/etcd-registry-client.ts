@@ -79,9 +79,10 @@ export function createEtcdClient(options: CreateEtcdClientOptions): Etcd3 {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       // grpc-js fails calls at once while a subchannel sits in its reconnect backoff (up to 120 s by
-      // default); keep that backoff short so a restarted etcd is used within a couple of seconds.
+      // default); keep that backoff short so a restarted etcd is used within about a second (issue 13).
+      // A connection attempt to a dead endpoint is a refused SYN: cheap for both sides.
       "grpc.initial_reconnect_backoff_ms": 200,
-      "grpc.max_reconnect_backoff_ms": 2_000,
+      "grpc.max_reconnect_backoff_ms": 1_000,
       ...etcdOptions.grpcOptions,
     },
     faultHandling: { host: () => passThroughPolicy(), ...etcdOptions.faultHandling },

@@ -14,7 +14,13 @@
  * It never rejects and never hangs: readiness (`/readyz`) is what should wait for `loaded`, not the
  * process. Configuration errors (bad endpoints, prefix, timeouts) throw from createEtcdRegistry instead.
  */
-import type { Etcd3, IEvent, IKeyValue } from "etcd3";
+import {
+  type Etcd3,
+  GRPCDeadlineExceededError,
+  GRPCUnavailableError,
+  type IEvent,
+  type IKeyValue,
+} from "etcd3";
 import type { Logger } from "pino";
 import { GatewayConfigError } from "../config/config-error.js";
 import {
@@ -49,8 +55,14 @@ export interface EtcdRegistryOptions {
   startTimeoutMs?: number;
   /** First retry delay after a failure. Default 200. */
   retryInitialMs?: number;
-  /** Cap of the retry delay. Default 10000. */
+  /** Cap of the retry delay after etcd answered with an error (overloaded, refusing). Default 10000. */
   retryMaxMs?: number;
+  /**
+   * Cap of the retry delay while no endpoint answers at all. An attempt then costs etcd nothing, and a
+   * short cap puts the gateway back on etcd within about a second of it returning (issue 13). Full
+   * jitter spreads many replicas over the interval. Default 1000.
+   */
+  unreachableRetryMaxMs?: number;
   /** While etcd stays unreachable, repeat the warning this often (each retry logs at debug). Default 60000. */
   outageLogIntervalMs?: number;
   /** TLS credentials, auth, extra grpc options for the etcd3 client. */
@@ -76,6 +88,10 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
   const startTimeoutMs = positive("etcd-start-timeout", options.startTimeoutMs ?? 5_000);
   const retryInitialMs = positive("etcd-retry-initial", options.retryInitialMs ?? 200);
   const retryMaxMs = Math.max(retryInitialMs, positive("etcd-retry-max", options.retryMaxMs ?? 10_000));
+  const unreachableRetryMaxMs = Math.max(
+    retryInitialMs,
+    positive("etcd-unreachable-retry-max", options.unreachableRetryMaxMs ?? 1_000),
+  );
   const outageLogIntervalMs = options.outageLogIntervalMs ?? 60_000;
   const client: Etcd3 = createEtcdClient({
     endpoints: options.endpoints,
@@ -247,6 +263,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
 
   async function run(): Promise<void> {
     const backoff: Backoff = createBackoff(retryInitialMs, retryMaxMs);
+    const unreachableBackoff: Backoff = createBackoff(retryInitialMs, unreachableRetryMaxMs);
     let lastCompactionAt = 0;
     while (!stop.signal.aborted) {
       const listed = await list();
@@ -267,6 +284,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
           onCreated: (createdRevision) => {
             watching = true;
             backoff.reset();
+            unreachableBackoff.reset();
             log.debug(
               { from: (listed + 1n).toString(), current: createdRevision.toString() },
               "watch created",
@@ -300,8 +318,10 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
           break;
         case "failed":
           markUnreachable(end.error);
+          if (isUnreachable(end.error)) delayMs = unreachableBackoff.next();
           break;
       }
+      log.debug({ reason: end.reason, retryInMs: delayMs }, "listing again after a pause");
       await sleep(delayMs, stop.signal);
     }
   }
@@ -365,6 +385,19 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
       log.info("etcd registry closed");
     },
   };
+}
+
+/**
+ * No endpoint answered (refused, reset, black-holed): etcd is down or out of reach, not refusing us.
+ * An error etcd itself returned (resource exhausted, permission, internal) keeps the longer backoff.
+ */
+function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof GRPCUnavailableError ||
+    error instanceof GRPCDeadlineExceededError ||
+    (error instanceof Error &&
+      /ECONNREFUSED|ECONNRESET|No connection established|not confirmed within/.test(error.message))
+  );
 }
 
 function positive(option: string, value: number): number {
