@@ -6,6 +6,7 @@ import type { CatalogBenchResult } from "./catalog-bench.js";
 import { benchCodec } from "./codec-bench.js";
 import { benchDiscovery } from "./discovery-bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e-bench.js";
+import { benchEtcdOutage } from "./etcd-outage-bench.js";
 import { benchRouter } from "./router-bench.js";
 import { benchServerStream, formatServerStream } from "./stream-bench.js";
 
@@ -87,6 +88,21 @@ async function main(): Promise<void> {
         discovery.registrationP99Ms.toFixed(1),
         discovery.newSchemaP50Ms.toFixed(1),
         discovery.newSchemaP99Ms.toFixed(1),
+      ],
+    ]),
+  );
+
+  out("\n== Rediscovery after an etcd outage: etcd healthy again → a new registration answers 200 ==\n");
+  const outage = await benchEtcdOutage(4);
+  results.etcdOutage = outage;
+  out(
+    table([
+      ["trials", "outage s", "recovery ms per trial", "max ms"],
+      [
+        String(outage.trials),
+        (outage.outageMs / 1000).toFixed(0),
+        outage.recoveryMs.map((ms) => ms.toFixed(0)).join(", "),
+        Math.max(...outage.recoveryMs).toFixed(0),
       ],
     ]),
   );
