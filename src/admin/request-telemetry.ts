@@ -60,6 +60,10 @@ export function installRequestTelemetry(
   const finish = (request: FastifyRequest, reply: FastifyReply, started: number): void => {
     const durationMs = performance.now() - started;
     const outcome = outcomeOf(request);
+    // A note after this (an upload the client abandoned fails its body read after its response closed)
+    // must not count the request in flight: nothing would count it out again (issue 13, point 7).
+    if (outcome === undefined)
+      (request as unknown as Record<typeof OUTCOME, NotedOutcome>)[OUTCOME] = FINISHED;
     const call = outcome?.cancellation ? options.upstreamCall?.(outcome.cancellation) : undefined;
     const path = pathOf(request.url);
     const method =
@@ -124,6 +128,7 @@ export function installRequestTelemetry(
       // The gateway's handlers (and its error paths) note their requests; docs and asset routes never do,
       // so they are logged but not counted. The first note counts the request in flight; finish() pairs it.
       let noted = outcomeOf(request);
+      if (noted === FINISHED) return;
       if (noted === undefined) {
         noted = new NotedOutcome();
         (request as unknown as Record<typeof OUTCOME, NotedOutcome>)[OUTCOME] = noted;
@@ -147,6 +152,9 @@ class NotedOutcome {
   error: GatewayError | undefined = undefined;
   grpcCode: number | undefined = undefined;
 }
+
+/** Marks a request whose response closed before anything was noted: later notes are ignored. */
+const FINISHED = new NotedOutcome();
 
 function isUpgrade(request: FastifyRequest): boolean {
   return String(request.headers.upgrade ?? "").toLowerCase() === "websocket";

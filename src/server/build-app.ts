@@ -26,7 +26,7 @@ import {
   serveStreamingRequest,
   splitUrl,
 } from "./streaming-http.js";
-import { serveWebSocket, websocketPluginOptions } from "./websocket.js";
+import { answerBadHandshakes, serveWebSocket, websocketPluginOptions } from "./websocket.js";
 
 export interface PublicAppOptions {
   gateway: Gateway;
@@ -143,10 +143,14 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     reply.code(200).headers(result.headers).header("content-type", "application/json; charset=utf-8");
     return result.body;
   };
+  // Fastify routes only the methods it knows; the rest (SEARCH, PROPFIND, PURGE, …) land here and get
+  // the gateway's own answer like any request: 405 with Allow on a known path, 404 elsewhere.
+  app.setNotFoundHandler(handle);
   // WebSocket upgrades (GET + Upgrade on any gateway path) are routed like requests; the plugin must be
   // loaded before the routes are added so that it sees them, hence the nested register.
   app.register(websocket, websocketPluginOptions(options.maxRequestBytes));
   app.register(async (scope) => {
+    answerBadHandshakes(scope.websocketServer);
     scope.route({ method: scope.supportedMethods.filter((m) => m !== "GET"), url: "/*", handler: handle });
     scope.route({
       method: "GET",

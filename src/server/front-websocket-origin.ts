@@ -13,7 +13,12 @@ export function registerWebSocketOriginCheck(app: FastifyInstance, allowedOrigin
   const plugin: FastifyPluginCallback = (instance, _options, done) => {
     instance.addHook("onRequest", (request, reply, next) => {
       const origin = request.headers.origin;
-      const isWebSocket = String(request.headers.upgrade).toLowerCase() === "websocket";
+      // Only a request Node hands over as an upgrade: one that merely carries `Upgrade: websocket` (no
+      // `Connection: upgrade`, or not a GET; see listener.ts) is served as plain HTTP/1.1 and keeps its
+      // connection. (`upgrade` is absent on HTTP/2 and injected requests.)
+      const isWebSocket =
+        (request.raw as { upgrade?: boolean }).upgrade !== false &&
+        String(request.headers.upgrade).toLowerCase() === "websocket";
       // An upgrade refused here or by a later hook (403, the 503 of the concurrency limit) is answered
       // with a plain HTTP response before @fastify/websocket's own hooks run, and nobody owns its socket
       // afterwards (an upgrade socket is half-open: it would keep the server from closing). An upgrade

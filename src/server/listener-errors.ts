@@ -1,6 +1,7 @@
-import { STATUS_CODES } from "node:http";
+import { ServerResponse, STATUS_CODES } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { Code, GatewayError } from "../errors.js";
 
@@ -16,6 +17,30 @@ export function headersTooLarge(limitBytes: number): GatewayError {
     Code.RESOURCE_EXHAUSTED,
     `request headers exceed the limit of ${limitBytes} bytes`,
     { httpStatus: 431 },
+  );
+}
+
+/**
+ * More header fields than the listener keeps. Node would silently drop the ones past its count limit
+ * (a `Host` or `Grpc-Timeout` among them), so such a head is refused instead (issue 13, point 6).
+ */
+export function tooManyHeaders(limit: number): GatewayError {
+  return new GatewayError(Code.RESOURCE_EXHAUSTED, `request has more than ${limit} header fields`, {
+    httpStatus: 431,
+  });
+}
+
+/** RFC 9112 §3.2: an HTTP/1.1 request without `Host` is answered 400. */
+export function missingHost(): GatewayError {
+  return new GatewayError(Code.INVALID_ARGUMENT, "an HTTP/1.1 request needs a Host header");
+}
+
+/** RFC 9110 §10.1.1: an expectation other than `100-continue` may be refused with 417. */
+export function expectationFailed(): GatewayError {
+  return new GatewayError(
+    Code.FAILED_PRECONDITION,
+    'unsupported Expect header; the only expectation served is "100-continue"',
+    { httpStatus: 417 },
   );
 }
 
@@ -42,16 +67,29 @@ export function createClientErrorHandler(maxHeaderBytes: number) {
     if (error.code === "ECONNRESET" || socket.destroyed) return;
     const gatewayError = clientError(error, maxHeaderBytes);
     this.log.debug({ err: error, status: gatewayError.httpStatus }, "client error before routing");
-    if (socket.writable) {
-      const body = JSON.stringify(gatewayError.toStatusBody());
-      socket.write(
-        `HTTP/1.1 ${gatewayError.httpStatus} ${STATUS_CODES[gatewayError.httpStatus]}\r\n` +
-          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `Connection: close\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy();
+    // A parse error in a body whose answer has already started (a bidi stream) cannot get an answer of
+    // its own: writing one into the middle of the other would corrupt it (Node's own handler checks too).
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (answering?.headersSent === true) socket.destroy();
+    else answerOnSocket(socket, gatewayError);
   };
+}
+
+/**
+ * Writes a whole HTTP/1.1 answer with the error's Status body straight to a socket that has no
+ * ServerResponse (Node's parser gave up on it, or it was handed over for an upgrade), then closes it.
+ */
+export function answerOnSocket(socket: Duplex, error: GatewayError): void {
+  if (socket.writable) {
+    const body = JSON.stringify(error.toStatusBody());
+    let head = `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\n`;
+    for (const [name, value] of Object.entries(error.headers)) head += `${name}: ${value}\r\n`;
+    socket.write(
+      `${head}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /**
@@ -66,9 +104,18 @@ export function headerListBytes(rawHeaders: readonly string[]): number {
   return size;
 }
 
-/** Answers an HTTP/2 request whose header list is over the limit: 431 with a Status body. */
-export function refuseHttp2Headers(response: Http2ServerResponse, limitBytes: number): void {
-  const error = headersTooLarge(limitBytes);
-  response.writeHead(error.httpStatus, { "content-type": "application/json; charset=utf-8" });
-  response.end(JSON.stringify(error.toStatusBody()));
+/**
+ * Answers a request refused before it reaches Fastify (header limits, missing Host, a bad Expect) with
+ * its Status body. An HTTP/1.1 connection is closed after it: its head was not trustworthy, and the body
+ * behind it is not read.
+ */
+export function refuseRequest(response: ServerResponse | Http2ServerResponse, error: GatewayError): void {
+  if (response instanceof ServerResponse) response.shouldKeepAlive = false;
+  const body = JSON.stringify(error.toStatusBody());
+  response.writeHead(error.httpStatus, {
+    ...error.headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  response.end(body);
 }

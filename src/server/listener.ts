@@ -5,7 +5,16 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { FastifyServerFactory, FastifyServerFactoryHandler } from "fastify";
 import type { Logger } from "pino";
-import { createClientErrorHandler, headerListBytes, refuseHttp2Headers } from "./listener-errors.js";
+import type { GatewayError } from "../errors.js";
+import {
+  createClientErrorHandler,
+  expectationFailed,
+  headerListBytes,
+  headersTooLarge,
+  missingHost,
+  refuseRequest,
+  tooManyHeaders,
+} from "./listener-errors.js";
 
 /** How the public port accepts connections. */
 export interface ListenerOptions {
@@ -34,6 +43,13 @@ export interface ListenerServerOptions {
   /** Only so that `listen()` reports an `https://` URL; the factory makes the server. */
   https?: true;
 }
+
+/**
+ * Header fields an HTTP/1.1 request may have (Node's own default count). Node keeps at most its
+ * `maxHeadersCount` and drops the rest without a word, so the server keeps one more than this and a
+ * request that has it is refused with 431 rather than served without some of its headers.
+ */
+export const MAX_HEADER_COUNT = 1000;
 
 // RFC 9113 §3.4: a prior-knowledge HTTP/2 client starts with this preface, which no HTTP/1.1 request can.
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -74,21 +90,26 @@ export function listenerServerOptions(
 const UPGRADE = Symbol("upgrade");
 
 /**
- * `curl --http2 http://…` asks for HTTP/2 with `Upgrade: h2c` (RFC 7540 §3.2, removed in RFC 9113).
- * Node hands every Upgrade request to the 'upgrade' listeners (here: WebSockets), which would answer 400;
- * a server may ignore an Upgrade it does not take (RFC 9110 §7.8), so such requests are served as the
- * HTTP/1.1 requests they also are. Node reads `upgrade` once the headers are in, hence the accessor.
- * Node's parser still treats bytes after such a request as the upgraded protocol's, so its connection
- * is closed after the response (a pipelined request behind it would otherwise be lost).
+ * Node hands every request with `Upgrade` and `Connection: upgrade` to the 'upgrade' listeners (here:
+ * WebSockets), which answer anything but a WebSocket handshake with a plain-text 400 or 405. A server may
+ * ignore an Upgrade it does not take (RFC 9110 §7.8), so these are served as the HTTP/1.1 requests they
+ * also are: `Upgrade: h2c` (`curl --http2 http://…`, RFC 7540 §3.2, removed in RFC 9113) and any upgrade
+ * on a method other than GET (RFC 6455 §4.1: a WebSocket handshake is a GET). Node reads `upgrade` once
+ * the headers are in, hence the accessor. Node's parser still treats bytes after such a request as the
+ * upgraded protocol's, so its connection is closed after the response (a pipelined request behind it
+ * would otherwise be lost).
  */
 class FrontIncomingMessage extends http.IncomingMessage {
   declare [UPGRADE]: boolean | undefined;
   get upgrade(): boolean {
     return this[UPGRADE] === true && !this.ignoresUpgrade;
   }
-  /** An `Upgrade: h2c` request, served as HTTP/1.1. */
+  /** An upgrade request served as HTTP/1.1 (see above). */
   get ignoresUpgrade(): boolean {
-    return this[UPGRADE] === true && String(this.headers.upgrade).toLowerCase() === "h2c";
+    return (
+      this[UPGRADE] === true &&
+      (this.method !== "GET" || String(this.headers.upgrade).toLowerCase() === "h2c")
+    );
   }
   set upgrade(value: boolean) {
     this[UPGRADE] = value;
@@ -106,8 +127,28 @@ function createFrontServer(
     // Node checks the headers and request timeouts on this timer (default every 30 s, so a 10 s headers
     // timeout could take 40 s to bite); once a second is cheap and keeps the timeouts close to their values.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
+    // Node answers a missing Host itself with an empty 400; checked below to answer with a Status body.
+    requireHostHeader: false,
+  };
+  const refuse = (response: http.ServerResponse, error: GatewayError): void => {
+    logger.debug({ status: error.httpStatus, error: error.message }, "request refused before routing");
+    refuseRequest(response, error);
   };
   const http1Handler: FastifyServerFactoryHandler = (request, response) => {
+    // Errors of the head that Node lets through, checked here, once per request, not in a Fastify hook:
+    // an array length and a property that Fastify reads anyway.
+    if (request.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+      refuse(response, tooManyHeaders(MAX_HEADER_COUNT));
+      return;
+    }
+    if (
+      request.headers.host === undefined &&
+      request.httpVersionMajor === 1 &&
+      request.httpVersionMinor === 1
+    ) {
+      refuse(response, missingHost());
+      return;
+    }
     if ((request as FrontIncomingMessage).ignoresUpgrade) response.shouldKeepAlive = false;
     handler(request, response);
   };
@@ -127,6 +168,12 @@ function createFrontServer(
   server.keepAliveTimeout = options.idleTimeoutMs;
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
+  // One more than the limit is kept, so that a request over it can be told from one at it.
+  server.maxHeadersCount = MAX_HEADER_COUNT + 1;
+  // Without a listener Node answers a bad `Expect` with an empty 417.
+  server.on("checkExpectation", (_request: http.IncomingMessage, response: http.ServerResponse) =>
+    refuse(response, expectationFailed()),
+  );
   if (!options.http2) return server;
 
   const toFastify = handler as unknown as (
@@ -144,7 +191,7 @@ function createFrontServer(
       // Node resets a stream whose header list exceeds SETTINGS_MAX_HEADER_LIST_SIZE (ENHANCE_YOUR_CALM),
       // but only once the client has acknowledged our SETTINGS; requests sent before that get through.
       if (headerListBytes(request.rawHeaders) > options.maxHeaderBytes) {
-        refuseHttp2Headers(response, options.maxHeaderBytes);
+        refuseRequest(response, headersTooLarge(options.maxHeaderBytes));
       } else toFastify(request, response);
     },
   );

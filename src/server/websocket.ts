@@ -1,13 +1,14 @@
 import type { Duplex } from "node:stream";
 import type { WebsocketPluginOptions } from "@fastify/websocket";
 import type { FastifyRequest } from "fastify";
-import type { RawData, WebSocket } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import type { GatewayError } from "../errors.js";
+import { Code, GatewayError } from "../errors.js";
 import type { HttpExchange } from "../gateway/gateway.js";
 import type { StreamContext } from "../gateway/streaming.js";
 import { type FrameSocket, openSocketSession } from "../gateway/streaming-socket.js";
 import { Cancellation } from "../upstream/cancellation.js";
+import { answerOnSocket } from "./listener-errors.js";
 import { splitUrl } from "./streaming-http.js";
 
 /**
@@ -26,6 +27,20 @@ export function websocketPluginOptions(maxRequestBytes: number): WebsocketPlugin
       socket.terminate();
     },
   };
+}
+
+/**
+ * Handshakes `ws` refuses (a missing or malformed Sec-WebSocket-Key, an unknown version, a bad
+ * subprotocol list) get a Status body (CONTRACT.md §3) instead of ws's plain-text one. With a
+ * 'wsClientError' listener ws leaves the answer to it; the socket is closed either way.
+ */
+export function answerBadHandshakes(server: WebSocketServer): void {
+  server.on("wsClientError", (error: Error, socket: Duplex) => {
+    // RFC 6455 §4.4: a refused version is answered with the versions the server speaks.
+    const headers = /version/i.test(error.message) ? { "sec-websocket-version": "13, 8" } : undefined;
+    const message = `WebSocket handshake refused: ${error.message}`;
+    answerOnSocket(socket, new GatewayError(Code.INVALID_ARGUMENT, message, headers ? { headers } : {}));
+  });
 }
 
 export interface SocketTelemetry {
