@@ -4,6 +4,7 @@ import pino from "pino";
 import type { RunningBackend } from "../fixtures/backends.js";
 import { startInventoryBackend } from "../fixtures/inventory.js";
 import { createGateway, type RunningGateway } from "../src/index.js";
+import { createMutableRegistry } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -121,6 +122,38 @@ describe("live schema refresh", () => {
     } finally {
       await gateway.close();
       await backend.close();
+    }
+  });
+
+  test("an instance replaced by one with an older schema: calls wait for its schema (no 404 meanwhile), then the method it lacks is 404", async () => {
+    const v2 = await startInventoryBackend(2);
+    const v1 = await startInventoryBackend(1);
+    const registry = createMutableRegistry({ inventory: [v2.address] });
+    const gateway = await createGateway({
+      port: 0,
+      host: "127.0.0.1",
+      adminPort: 0,
+      registry,
+      refreshIntervalMs: 0,
+      logger: pino({ level: "silent" }),
+    });
+    try {
+      const { publicUrl: url } = await gateway.start();
+      assert.equal((await post(`${url}${SERVICE}/CountItems`, {})).status, 200);
+      // Issue 13, point 10: the departed instance's schema keeps GetItem routable; the call waits for v1's.
+      registry.set("inventory", [v1.address]);
+      const during = await post(`${url}${SERVICE}/GetItem`, { id: "1" });
+      assert.equal(during.status, 200, JSON.stringify(during.json));
+      assert.ok(
+        v1.calls.some((c) => c.path === `${SERVICE}/GetItem`),
+        "sent to the registered instance",
+      );
+      assert.equal(v2.calls.filter((c) => c.path === `${SERVICE}/GetItem`).length, 0);
+      // v1's schema is in now: the method it lacks is gone, like any unknown method.
+      assert.equal((await post(`${url}${SERVICE}/CountItems`, {})).status, 404);
+    } finally {
+      await gateway.close();
+      await Promise.all([v1.close(), v2.close()]);
     }
   });
 

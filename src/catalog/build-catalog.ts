@@ -22,11 +22,21 @@ export interface InstanceSchema {
 }
 
 export interface CatalogInput {
-  /** Per backend name: the schemas of its instances (only those that answered) and every instance's status. */
+  /**
+   * Per backend name: the schemas of its instances (only those that answered), every instance's status,
+   * and the schemas of departed instances kept for routing (their methods stay listed, with no instance,
+   * until a registered instance's schema is in; issue 13, point 10).
+   */
   readonly backends: ReadonlyMap<
     string,
-    { schemas: readonly InstanceSchema[]; statuses: readonly InstanceSchemaStatus[] }
+    {
+      schemas: readonly InstanceSchema[];
+      statuses: readonly InstanceSchemaStatus[];
+      retained?: readonly InstanceSchema[];
+    }
   >;
+  /** Backends with a registered instance whose first schema fetch has not ended. Default none. */
+  readonly pendingBackends?: ReadonlySet<string>;
   /** JSON options for a backend (gateway defaults with the backend's overrides). */
   jsonOptionsFor(backend: string): JsonOptions;
   /** Whether a service may be routed (allow/deny lists). */
@@ -50,11 +60,12 @@ export class CatalogBuilder {
     const usedHashes = new Set<string>();
 
     for (const backend of [...input.backends.keys()].sort()) {
-      const { schemas, statuses } = input.backends.get(backend)!;
+      const { schemas, statuses, retained = [] } = input.backends.get(backend)!;
       instances.set(backend, statuses);
       const jsonOptions = input.jsonOptionsFor(backend);
       // Newest schema first: during a rolling deploy the new instances define the shared methods' types.
-      const groups = groupByHash(schemas).sort((a, b) => b.firstSeenAt - a.firstSeenAt);
+      // Retained schemas add methods but no instance: calls go only to registered instances.
+      const groups = groupByHash(schemas, retained).sort((a, b) => b.firstSeenAt - a.firstSeenAt);
       const backendMethods = new Map<string, { method: CatalogMethodDraft; instances: BackendInstance[] }>();
       for (const group of groups) {
         usedHashes.add(group.hash);
@@ -125,6 +136,7 @@ export class CatalogBuilder {
       methodsByPath,
       serviceBackends,
       instances,
+      pendingBackends: input.pendingBackends ?? new Set<string>(),
       problems,
     });
   }
@@ -159,12 +171,13 @@ interface SchemaGroup {
   instances: BackendInstance[];
 }
 
-function groupByHash(schemas: readonly InstanceSchema[]): SchemaGroup[] {
+/** Schemas grouped by hash; the instances of `retained` schemas (departed) are not routed to. */
+function groupByHash(schemas: readonly InstanceSchema[], retained: readonly InstanceSchema[]): SchemaGroup[] {
   const groups = new Map<string, SchemaGroup>();
-  for (const schema of schemas) {
+  const add = (schema: InstanceSchema, routable: boolean): void => {
     const group = groups.get(schema.hash);
     if (group) {
-      group.instances.push(schema.instance);
+      if (routable) group.instances.push(schema.instance);
       group.firstSeenAt = Math.min(group.firstSeenAt, schema.firstSeenAt);
     } else {
       groups.set(schema.hash, {
@@ -172,10 +185,12 @@ function groupByHash(schemas: readonly InstanceSchema[]): SchemaGroup[] {
         firstSeenAt: schema.firstSeenAt,
         files: schema.files,
         services: schema.services,
-        instances: [schema.instance],
+        instances: routable ? [schema.instance] : [],
       });
     }
-  }
+  };
+  for (const schema of schemas) add(schema, true);
+  for (const schema of retained) add(schema, false);
   return [...groups.values()];
 }
 

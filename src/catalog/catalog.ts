@@ -26,7 +26,11 @@ export interface CatalogMethod {
   readonly jsonOptions: Readonly<JsonOptions>;
   /** REST bindings declared by the method's `google.api.http` option (the rules file is merged by the router). */
   readonly httpRules: readonly HttpRule[];
-  /** Instances whose schema has this method (during a rolling deploy, not all of them). */
+  /**
+   * Registered instances whose schema has this method (during a rolling deploy, not all of them). Empty
+   * when the method is known only from a departed instance's schema, kept while its backend's registered
+   * instances are still being fetched (issue 13, point 10): see `CatalogSnapshot.pendingBackends`.
+   */
   readonly instances: readonly BackendInstance[];
   /** Leading comment from the proto source, when the descriptors carry source info. */
   readonly description: string | undefined;
@@ -56,6 +60,13 @@ export interface CatalogSnapshot {
   readonly serviceBackends: ReadonlyMap<string, string>;
   /** Per backend: what each instance reported. */
   readonly instances: ReadonlyMap<string, readonly InstanceSchemaStatus[]>;
+  /**
+   * Backends with a registered instance whose first schema fetch has not ended yet. While a backend is
+   * here, a call for one of its methods that has no ready instance — or, while any backend is here, a
+   * path no schema knows yet — waits for the fetch (bounded) instead of failing at once. Usually empty,
+   * so the request path pays one size check. Absent: none (snapshots made by hand, e.g. in tests).
+   */
+  readonly pendingBackends?: ReadonlySet<string>;
   /** Problems found while building (method skipped, duplicate service, …): logged and shown in /admin. */
   readonly problems: readonly string[];
 }

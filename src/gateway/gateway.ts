@@ -52,7 +52,18 @@ export interface GatewayOptions {
   deadlines: DeadlinePolicy;
   /** Request headers forwarded as they are (lower case). */
   forwardHeaders: ReadonlySet<string>;
+  /**
+   * How long a call waits for a pending schema fetch of its backend (or, for a path no schema knows yet,
+   * of any backend) before answering 503 (404 for the unknown path). Default 2000 (`PENDING_SCHEMA_WAIT_MS`).
+   */
+  pendingSchemaWaitMs?: number;
 }
+
+/** Default of `GatewayOptions.pendingSchemaWaitMs`. */
+export const PENDING_SCHEMA_WAIT_MS = 2000;
+
+/** `#pendingTarget`: the path matches nothing yet, but a backend is being fetched. */
+const UNKNOWN_PATH = Symbol("unknown path");
 
 /** A request matched to a method: default route or REST binding. */
 export interface ResolvedRoute {
@@ -76,14 +87,21 @@ export interface ResolvedRoute {
  */
 export class Gateway {
   readonly #options: GatewayOptions;
+  readonly #pendingWaitMs: number;
 
   #routed: RoutedSnapshot;
+  /** Resolved at the next swap; made only when a call waits for one. */
+  #swapped: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    this.#pendingWaitMs = options.pendingSchemaWaitMs ?? PENDING_SCHEMA_WAIT_MS;
     this.#routed = this.#route(options.schemaSync.current());
     options.schemaSync.onSnapshot((snapshot) => {
       this.#routed = this.#route(snapshot);
+      const swapped = this.#swapped;
+      this.#swapped = undefined;
+      swapped?.resolve();
     });
   }
 
@@ -107,7 +125,10 @@ export class Gateway {
   }
 
   async unary(exchange: HttpExchange, route: ResolvedRoute = this.resolve(exchange)): Promise<UnaryReply> {
-    const { method } = route;
+    let { method } = route;
+    // A snapshot swapped in after `whenRoutable` let the request on may hold the method with no ready
+    // instance (a rolling deploy): wait for its backend's fetch like `whenRoutable` does.
+    if (method.instances.length === 0) method = await this.#servedMethod(method);
     if (method.kind !== "unary") {
       throw new GatewayError(
         Code.UNIMPLEMENTED,
@@ -228,6 +249,84 @@ export class Gateway {
           ? target.responseCodec.binaryToJson(bytes)
           : selectResponseField(target, bytes, binding.responseBody),
     };
+  }
+
+  /**
+   * Issue 13, point 10: a request that could be served once a pending schema fetch ends waits for it
+   * (at most `pendingSchemaWaitMs`) instead of failing at once — a method known from a departed
+   * instance's schema whose backend's registered instances are still being fetched, or a path no schema
+   * knows while some backend's first fetch runs (start-up, a backend just registered). Runs before the
+   * request is routed (the body parser needs the method). Returns undefined, allocating nothing, when
+   * no backend is being fetched: the usual case. Rejects with 503 when the wait for a method's backend
+   * runs out; an unknown path goes on to its 404.
+   */
+  whenRoutable(verb: string, url: string): Promise<void> | undefined {
+    const pending = this.#routed.snapshot.pendingBackends;
+    if (pending === undefined || pending.size === 0) return undefined;
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    if (this.#pendingTarget(verb, path) === undefined) return undefined;
+    return this.#awaitRoutable(verb, path);
+  }
+
+  /** What a request waits for on the current snapshot: a method with no ready instance, a path no schema knows, or nothing. */
+  #pendingTarget(verb: string, path: string): CatalogMethod | typeof UNKNOWN_PATH | undefined {
+    const { snapshot, routes } = this.#routed;
+    const pending = snapshot.pendingBackends;
+    if (pending === undefined || pending.size === 0) return undefined;
+    let method = snapshot.methodsByPath.get(path);
+    if (method === undefined) {
+      try {
+        const match = routes.match(verb, path);
+        if (match.kind === "not-found") return UNKNOWN_PATH;
+        if (match.kind === "match") method = match.target;
+      } catch {
+        return undefined; // malformed percent-encoding: routing answers 400
+      }
+    }
+    return method && method.instances.length === 0 && pending.has(method.backend) ? method : undefined;
+  }
+
+  async #awaitRoutable(verb: string, path: string): Promise<void> {
+    const deadline = Date.now() + this.#pendingWaitMs;
+    for (;;) {
+      const target = this.#pendingTarget(verb, path);
+      if (target === undefined) return;
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        if (target === UNKNOWN_PATH) return;
+        throw errors.noInstance(target.service, "its instances' schemas are still being fetched");
+      }
+      await this.#nextSwap(remainingMs);
+    }
+  }
+
+  /** The current snapshot's version of a method with no ready instance, once its backend's fetch ends. */
+  async #servedMethod(method: CatalogMethod): Promise<CatalogMethod> {
+    const pending = this.#routed.snapshot.pendingBackends;
+    if (pending === undefined || !pending.has(method.backend)) return method; // the upstream answers 503
+    await this.#awaitRoutable("POST", method.path);
+    const current = this.#routed.snapshot.methodsByPath.get(method.path);
+    if (current === undefined)
+      throw new GatewayError(Code.NOT_FOUND, `service ${method.service} has no method ${method.name}`);
+    return current;
+  }
+
+  /** Resolves at the next snapshot swap or after `timeoutMs`. */
+  async #nextSwap(timeoutMs: number): Promise<void> {
+    if (this.#swapped === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#swapped = { promise, resolve };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.#swapped.promise, expired]);
+    clearTimeout(timer);
   }
 
   /** 404 for an unknown path; for an unknown method of a known service, also look at its backend again. */

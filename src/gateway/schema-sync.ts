@@ -38,6 +38,11 @@ interface InstanceState {
   retryTimer: NodeJS.Timeout | undefined;
 }
 
+/** The instance has no schema and its first fetch has not ended: calls for its backend may wait for it. */
+function isFirstFetch(state: InstanceState): boolean {
+  return state.schema === undefined && state.failures === 0;
+}
+
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 30_000;
 
@@ -46,6 +51,10 @@ const RETRY_MAX_MS = 30_000;
  * (single-flight, retried with backoff, last good schema kept on failure), triggered by registry changes,
  * channel reconnects, a jittered interval and requests for methods the catalog does not know. Every
  * change rebuilds the catalog off the request path and swaps it with one assignment.
+ *
+ * A backend's methods stay routable while any of its instances is
+ * registered and its schema is being fetched: the schema of a departed instance is kept (for routing, not
+ * as a call target) until a registered instance of its backend has a schema (issue 13, point 10).
  */
 export class SchemaSync {
   readonly #options: SchemaSyncOptions;
@@ -55,8 +64,12 @@ export class SchemaSync {
   readonly #hashFirstSeen = new Map<string, number>();
   readonly #lastRequestedRefresh = new Map<string, number>();
   readonly #listeners = new Set<(snapshot: CatalogSnapshot) => void>();
+  /** Per backend, by hash: schemas of departed instances, kept while no registered instance has one. */
+  readonly #departed = new Map<string, Map<string, InstanceSchema>>();
   #snapshot: CatalogSnapshot = EMPTY_SNAPSHOT;
   #rebuildScheduled = false;
+  /** Something changed since the last build (a scheduled build finding nothing new skips). */
+  #dirty = false;
   #intervalTimer: NodeJS.Timeout | undefined;
   #unsubscribe: Array<() => void> = [];
   #closed = false;
@@ -139,6 +152,7 @@ export class SchemaSync {
 
   #applyBackends(backends: BackendSet): void {
     const present = new Set<string>();
+    let changed = false;
     for (const list of backends.values()) {
       for (const instance of list) {
         const key = instanceKey(instance);
@@ -156,19 +170,26 @@ export class SchemaSync {
             retryTimer: undefined,
           });
           this.#refresh(key);
+          // The catalog names backends being fetched (calls may wait for them).
+          changed = true;
         }
       }
     }
-    let removed = false;
     for (const [key, state] of this.#states) {
       if (!present.has(key)) {
         clearTimeout(state.retryTimer);
         this.#states.delete(key);
-        removed = true;
+        if (state.schema) {
+          // Kept for routing until a registered instance of the backend has a schema; pruned by #rebuild.
+          const departed = this.#departed.get(state.instance.backend) ?? new Map<string, InstanceSchema>();
+          departed.set(state.schema.hash, state.schema);
+          this.#departed.set(state.instance.backend, departed);
+        }
+        changed = true;
       }
     }
     this.#options.pool.retain(backends);
-    if (removed) this.#scheduleRebuild();
+    if (changed) this.#scheduleRebuild();
   }
 
   #refresh(key: string): void {
@@ -267,20 +288,27 @@ export class SchemaSync {
   }
 
   #scheduleRebuild(): void {
+    this.#dirty = true;
     if (this.#rebuildScheduled || this.#closed) return;
     this.#rebuildScheduled = true;
     // Coalesce the refreshes of one burst (many instances answering together) into one build.
     setImmediate(() => {
       this.#rebuildScheduled = false;
-      if (!this.#closed) this.#rebuild();
+      if (!this.#closed && this.#dirty) this.#rebuild();
     });
   }
 
   #rebuild(): void {
-    const backends = new Map<string, { schemas: InstanceSchema[]; statuses: InstanceSchemaStatus[] }>();
+    this.#dirty = false;
+    const backends = new Map<
+      string,
+      { schemas: InstanceSchema[]; statuses: InstanceSchemaStatus[]; retained: InstanceSchema[] }
+    >();
+    const pendingBackends = new Set<string>();
     for (const state of this.#states.values()) {
-      const entry = backends.get(state.instance.backend) ?? { schemas: [], statuses: [] };
+      const entry = backends.get(state.instance.backend) ?? { schemas: [], statuses: [], retained: [] };
       if (state.schema) entry.schemas.push(state.schema);
+      if (isFirstFetch(state)) pendingBackends.add(state.instance.backend);
       entry.statuses.push({
         instance: state.instance,
         reflectionVersion: state.schema?.version,
@@ -291,11 +319,19 @@ export class SchemaSync {
       });
       backends.set(state.instance.backend, entry);
     }
+    // A departed instance's schema routes its backend's calls (to registered instances only) until a
+    // registered instance has a schema; a backend with no registered instance is gone, its routes too.
+    for (const [backend, departed] of this.#departed) {
+      const entry = backends.get(backend);
+      if (!entry || entry.schemas.length > 0) this.#departed.delete(backend);
+      else entry.retained.push(...departed.values());
+    }
     const started = performance.now();
     let snapshot: CatalogSnapshot;
     try {
       snapshot = this.#options.builder.build({
         backends,
+        pendingBackends,
         jsonOptionsFor: this.#options.jsonOptionsFor,
         isServiceAllowed: this.#options.isServiceAllowed,
       });

@@ -128,6 +128,13 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     },
     ...(config.docs ? { docs: { document } } : {}),
   });
+  // Before routing (the body parser needs the method): a call that a pending schema fetch will make
+  // routable waits for it. Synchronous `done` unless something is pending, so the usual request pays no promise.
+  app.addHook("onRequest", (request, _reply, done) => {
+    const waiting = gateway.whenRoutable(request.method, request.url);
+    if (waiting === undefined) done();
+    else waiting.then(() => done(), done);
+  });
   let draining = false;
   const adminApp = buildAdminApp({
     schemaSync,
