@@ -52,7 +52,8 @@ const RETRY_MAX_MS = 30_000;
  * channel reconnects, a jittered interval and requests for methods the catalog does not know. Every
  * change rebuilds the catalog off the request path and swaps it with one assignment.
  *
- * A backend's methods stay routable while any of its instances is
+ * Each backend is published as soon as its own schema is in: nothing waits for a slow instance's
+ * reflection (issue 13, point 1). A backend's methods stay routable while any of its instances is
  * registered and its schema is being fetched: the schema of a departed instance is kept (for routing, not
  * as a call target) until a registered instance of its backend has a schema (issue 13, point 10).
  */
@@ -100,7 +101,11 @@ export class SchemaSync {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Loads the registry, reflects on every instance once (failures are kept as status), builds the first catalog. */
+  /**
+   * Loads the registry, starts the first fetch of every instance and builds the first catalog at once,
+   * without waiting for them: each backend joins the catalog when its own schema is in (see
+   * `firstFetches` for a bounded wait).
+   */
   async start(): Promise<void> {
     const { registry, pool } = this.#options;
     await registry.start();
@@ -115,10 +120,29 @@ export class SchemaSync {
       }),
     );
     this.#applyBackends(registry.current());
-    // The first fetches schedule their own (coalesced) rebuilds; build here only if none did (no instances).
-    await this.idle();
-    if (!this.#built) this.#rebuild();
+    // The first catalog lists no method yet, but names the backends being fetched, so calls wait for them.
+    this.#rebuild();
     this.#scheduleInterval();
+  }
+
+  /**
+   * Resolves once every instance registered now has ended its first fetch (success or failure) and the
+   * catalog shows it, or after `maxWaitMs`, whichever comes first: start-up waits for the fast backends
+   * this way, while a hung one only delays itself.
+   */
+  async firstFetches(maxWaitMs: number): Promise<void> {
+    const running = [...this.#states.values()].flatMap((s) =>
+      isFirstFetch(s) && s.inflight ? [s.inflight] : [],
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, maxWaitMs);
+    });
+    const fetched = Promise.all(running).then(async () => {
+      while (this.#rebuildScheduled) await new Promise((resolve) => setImmediate(resolve));
+    });
+    await Promise.race([fetched, expired]);
+    clearTimeout(timer);
   }
 
   /**

@@ -11,7 +11,7 @@ import { CatalogBuilder } from "../catalog/build-catalog.js";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import type { JsonOptions } from "../codec/codec.js";
 import { type GatewayConfig, resolveConfig } from "../config/config.js";
-import { Gateway } from "../gateway/gateway.js";
+import { Gateway, PENDING_SCHEMA_WAIT_MS } from "../gateway/gateway.js";
 import { SchemaSync } from "../gateway/schema-sync.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
@@ -45,7 +45,11 @@ export interface RunningGateway {
   readonly gateway: Gateway;
   readonly schemaSync: SchemaSync;
   readonly logger: Logger;
-  /** Loads the registry and the first catalog, then listens on both ports. */
+  /**
+   * Loads the registry, starts the schema fetches and listens on both ports without waiting for them
+   * (each backend is routable once its own schema is in; calls wait for a pending one), then waits a
+   * bounded time for the first fetches, so that the fast backends are in when it resolves.
+   */
   start(): Promise<{ publicUrl: string; adminUrl: string }>;
   /** Stops listening, lets in-flight requests finish, closes channels, watches and the registry. */
   close(): Promise<void>;
@@ -163,6 +167,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       // In --workers mode the supervisor announces the gateway (with the admin URL) once all workers listen.
       if (listenAdmin) logger.info({ publicUrl, adminUrl }, "refract listening");
       else logger.info({ publicUrl }, "worker listening");
+      // Issue 13, point 1: a hung reflection must not hold the port; the wait is as long as a call's.
+      await schemaSync.firstFetches(PENDING_SCHEMA_WAIT_MS);
       return { publicUrl, adminUrl };
     },
     close() {
