@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { test } from "node:test";
 import { packagePath } from "../src/package-paths.js";
 import { startEtcd } from "./helpers/etcd-server.js";
@@ -47,3 +47,38 @@ test("serve-backend registers in etcd and removes its key on SIGTERM", async () 
     await etcd.close();
   }
 });
+
+test("serve-backend stopped during start-up (etcd not reachable yet) closes its server and exits 0", async () => {
+  const etcd = await startEtcd();
+  await etcd.stop(); // registration keeps trying: the process is mid start-up, serving but not registered
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", packagePath("fixtures", "serve-backend.ts"), "user"],
+    {
+      env: { ...process.env, PORT: String(port), REFRACT_ETCD: etcd.endpoint },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  try {
+    await waitFor(() => canConnect(port), 15_000, "the backend to serve");
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, "a stop during start-up is handled, not the signal's default action");
+    assert.equal(await canConnect(port), false, "the server was closed");
+  } finally {
+    child.kill("SIGKILL");
+    await etcd.close();
+  }
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

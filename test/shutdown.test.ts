@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import type * as grpc from "@grpc/grpc-js";
@@ -167,6 +167,36 @@ describe("graceful shutdown (SIGTERM)", () => {
       slow.release();
       gw.child.kill("SIGKILL");
       await slow.backend.close();
+    }
+  });
+});
+
+describe("a stop during start-up", () => {
+  test("SIGTERM while the gateway waits for etcd: start-up finishes, everything closes, exit 0", async () => {
+    // Nothing listens on this port: the registry waits its start timeout for a first list.
+    const deadPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const gw = startGatewayProcess([
+      "--etcd",
+      `http://127.0.0.1:${deadPort}`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--admin-port",
+      "0",
+    ]);
+    try {
+      await waitFor(() => gw.lines.find((l) => l.msg === "starting etcd registry"), 30_000, "start-up");
+      gw.child.kill("SIGTERM");
+      assert.equal(await gw.exited, 0, "the signal was handled, not its default action");
+      assert.ok(gw.lines.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM"));
+    } finally {
+      gw.child.kill("SIGKILL");
     }
   });
 });

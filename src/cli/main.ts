@@ -7,6 +7,7 @@ import { GatewayConfigError } from "../config/config-error.js";
 import { helpText, loadConfig } from "../config/load-config.js";
 import type { StaticBackend } from "../registry/static-registry.js";
 import { createGateway, type RunningGateway } from "../server/create-gateway.js";
+import { catchStopSignals, type StopSignal } from "./stop-signal.js";
 import { isWorkerProcess, serveAsWorker, superviseWorkers } from "./workers.js";
 
 /**
@@ -33,24 +34,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stderr.write(`refract: unknown command "${loaded.positionals[0]}" (see --help)\n`);
     return 2;
   }
-  return demo ? runDemo(loaded.config) : runGateway(loaded.config);
-}
-
-async function runGateway(config: GatewayConfig): Promise<number> {
-  if (config.backends.length === 0 && config.etcd.length === 0) {
+  if (!demo && loaded.config.backends.length === 0 && loaded.config.etcd.length === 0) {
     process.stderr.write(
       "refract: no backends: give --backend name=host:port or --etcd <url> (or run `refract demo`)\n",
     );
     return 2;
   }
-  return serve(config, {});
+  // Before the first side effect (demo backends, listeners, workers): a stop during start-up closes them.
+  const stop = catchStopSignals({ secondSignalEnds: isWorkerProcess() || loaded.config.workers <= 1 });
+  try {
+    return await (demo ? runDemo(loaded.config, stop) : serve(loaded.config, stop, {}));
+  } finally {
+    stop.dispose();
+  }
 }
 
-async function runDemo(config: GatewayConfig): Promise<number> {
+async function runDemo(config: GatewayConfig, stop: StopSignal): Promise<number> {
   // Workers get the demo backends the supervising process started (one set for all of them).
   if (isWorkerProcess()) {
     const started = JSON.parse(process.env.REFRACT_DEMO_BACKENDS ?? "[]") as StaticBackend[];
-    return serve({ ...config, backends: [...config.backends, ...started] }, {});
+    return serve({ ...config, backends: [...config.backends, ...started] }, stop, {});
   }
   // The demo backends live in fixtures/ (shipped in the package): loaded only for this command.
   const { startDemoBackends } = await import("../../fixtures/demo.js");
@@ -59,14 +62,11 @@ async function runDemo(config: GatewayConfig): Promise<number> {
     { name: "library", address: demo.library.address },
     { name: "users", address: demo.users.address },
   ];
-  const code = await serve(
-    { ...config, backends: [...config.backends, ...started] },
-    {
-      workerEnv: { REFRACT_DEMO_BACKENDS: JSON.stringify(started) },
-      onReady: (publicUrl, adminUrl) =>
-        process.stdout.write(demoBanner(publicUrl.replace("0.0.0.0", "localhost"), adminUrl)),
-    },
-  );
+  const code = await serve({ ...config, backends: [...config.backends, ...started] }, stop, {
+    workerEnv: { REFRACT_DEMO_BACKENDS: JSON.stringify(started) },
+    onReady: (publicUrl, adminUrl) =>
+      process.stdout.write(demoBanner(publicUrl.replace("0.0.0.0", "localhost"), adminUrl)),
+  });
   await demo.close();
   return code;
 }
@@ -77,12 +77,13 @@ interface ServeOptions {
 }
 
 /** One process, a worker of a supervisor, or the supervisor of `config.workers` workers. */
-async function serve(config: GatewayConfig, options: ServeOptions): Promise<number> {
+async function serve(config: GatewayConfig, stop: StopSignal, options: ServeOptions): Promise<number> {
+  if (stop.stopping) return 0;
   if (isWorkerProcess()) {
     const gateway = await createGateway({ ...config, listenAdmin: false });
     const { publicUrl } = await gateway.start();
-    serveAsWorker(gateway, publicUrl);
-    return waitForSignal(gateway);
+    if (!stop.stopping) serveAsWorker(gateway, publicUrl);
+    return closeOnStop(gateway, stop);
   }
   if (config.workers > 1) {
     return superviseWorkers({
@@ -91,14 +92,15 @@ async function serve(config: GatewayConfig, options: ServeOptions): Promise<numb
       adminHost: config.adminHost,
       shutdownGraceMs: config.shutdownGraceMs,
       logger: createLogger({ level: config.logLevel }),
+      stop,
       ...(options.workerEnv ? { env: options.workerEnv } : {}),
       ...(options.onReady ? { onReady: options.onReady } : {}),
     });
   }
   const gateway = await createGateway(config);
   const { publicUrl, adminUrl } = await gateway.start();
-  options.onReady?.(publicUrl, adminUrl);
-  return waitForSignal(gateway);
+  if (!stop.stopping) options.onReady?.(publicUrl, adminUrl);
+  return closeOnStop(gateway, stop);
 }
 
 function demoBanner(base: string, adminUrl: string): string {
@@ -120,24 +122,17 @@ Press Ctrl-C to stop.
 `;
 }
 
-/** Resolves with the exit code once SIGTERM/SIGINT has stopped the gateway gracefully. */
-function waitForSignal(gateway: RunningGateway): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      gateway.logger.info({ signal }, "shutting down");
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      gateway.close().then(
-        () => resolve(0),
-        (error: unknown) => {
-          gateway.logger.error({ err: error }, "shutdown failed");
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+/** Resolves with the exit code once SIGTERM/SIGINT (perhaps received during start-up) has stopped the gateway. */
+async function closeOnStop(gateway: RunningGateway, stop: StopSignal): Promise<number> {
+  const signal = await stop.received;
+  gateway.logger.info({ signal }, "shutting down");
+  try {
+    await gateway.close();
+    return 0;
+  } catch (error) {
+    gateway.logger.error({ err: error }, "shutdown failed");
+    return 1;
+  }
 }
 
 // Run when executed directly (also through the npm bin symlink), not when imported by tests.

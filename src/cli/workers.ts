@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { AggregatorRegistry } from "prom-client";
 import type { RunningGateway } from "../server/create-gateway.js";
+import type { StopSignal } from "./stop-signal.js";
 
 /**
  * `--workers N`: N gateway processes share the public port (node:cluster hands connections out round
@@ -34,6 +35,8 @@ export interface SupervisorOptions {
   /** Workers get this long after SIGTERM (plus a margin) before they are killed. */
   shutdownGraceMs: number;
   logger: Logger;
+  /** SIGTERM/SIGINT, caught since the command started (later ones are ignored: workers get the grace). */
+  stop: StopSignal;
   /** Extra environment for the workers (e.g. the demo backends' addresses). */
   env?: Record<string, string>;
   /** Called once when every worker listens. */
@@ -115,7 +118,7 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
     log,
   });
   const adminUrl = await admin.listen({ port: options.adminPort, host: options.adminHost });
-  for (let i = 0; i < options.workers; i++) fork();
+  if (!options.stop.stopping) for (let i = 0; i < options.workers; i++) fork();
 
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -140,8 +143,7 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<numb
         resolve(codes.every((c) => c === 0) ? 0 : 1);
       });
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    void options.stop.received.then(stop);
   });
 }
 
