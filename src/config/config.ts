@@ -64,6 +64,8 @@ export interface GatewayConfig {
   logLevel: string;
   /** Request body limit, bytes. Default 4 MiB. */
   maxRequestBytes: number;
+  /** Largest response message accepted from a backend, bytes (RESOURCE_EXHAUSTED above it). Default 16 MiB. */
+  maxResponseBytes: number;
   /** Deadline when the client sends no Grpc-Timeout. Default 30 s; 0 = none. */
   defaultTimeoutMs: number;
   /** Deadline of a stream when the request has no Grpc-Timeout. Default 0: none. */
@@ -120,6 +122,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   requestTimeoutMs: 300_000,
   logLevel: "info",
   maxRequestBytes: 4 * 1024 * 1024,
+  maxResponseBytes: 16 * 1024 * 1024,
   defaultTimeoutMs: 30_000,
   streamDefaultTimeoutMs: 0,
   maxTimeoutMs: 300_000,

@@ -253,6 +253,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaultText: "4MiB",
   },
   {
+    key: "maxResponseBytes",
+    flag: "max-response-bytes",
+    kind: "bytes",
+    description:
+      "Largest response message taken from a backend; a larger one fails the call with RESOURCE_EXHAUSTED (429).",
+    defaultText: "16MiB",
+  },
+  {
     key: "defaultTimeoutMs",
     flag: "default-timeout",
     kind: "duration",

@@ -39,6 +39,7 @@ export function createBackendCredentials(files: BackendTlsFiles): grpc.ChannelCr
 /** The ChannelPool options the configuration asks for: TLS credentials, server name, compression. */
 export function backendChannelOptions(config: GatewayConfig): ChannelPoolOptions {
   return {
+    maxResponseBytes: config.maxResponseBytes,
     tlsCredentials: createBackendCredentials({
       caFile: config.backendCa,
       certFile: config.backendCert,
