@@ -246,6 +246,30 @@ function encodeIncrementally(name: string, value: string): Buffer {
   ]);
 }
 
+describe("HpackDecoder: header list limit (RFC 9113 §6.5.2 sizes)", () => {
+  // "a: b" is 1 + 1 + 32 = 34 octets of header list.
+  it("accepts a list of exactly maxListSize and refuses one octet more", () => {
+    const block = hex("0001 61 0162 0001 61 0162");
+    assert.deepEqual(new HpackDecoder(4096, 68).decode(block), ["a", "b", "a", "b"]);
+    assert.throws(() => new HpackDecoder(4096, 67).decode(block), /larger than the limit of 67 octets/);
+  });
+
+  it("counts fields expanded from the tables, so a small block cannot decode to a large list", () => {
+    // One 1,000-octet entry in the dynamic table, then 100 one-octet references to it: a 1 KB block
+    // that decodes to 100 KB.
+    const entry = Buffer.concat([hex("4001 61 7f e906"), Buffer.alloc(1000, 0x78)]);
+    const bomb = Buffer.concat([entry, Buffer.alloc(100, 0xbe)]);
+    assert.equal(new HpackDecoder(4096).decode(bomb).length, 202);
+    assert.throws(() => new HpackDecoder(4096, 64 << 10).decode(bomb), HpackError);
+    // Static table entries count too: ":method: GET" is 7 + 3 + 32 = 42 octets.
+    assert.throws(() => new HpackDecoder(4096, 41).decode(hex("82")), HpackError);
+  });
+
+  it("rejects a maxListSize that is not a size", () => {
+    for (const size of [-1, Number.NaN]) assert.throws(() => new HpackDecoder(4096, size), RangeError);
+  });
+});
+
 describe("HpackDecoder: malformed blocks throw HpackError", () => {
   const cases: Array<[string, string, RegExp, number?]> = [
     ["indexed field with index 0", "80", /index 0/],

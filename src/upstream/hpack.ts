@@ -248,6 +248,8 @@ const EMPTY: Buffer = Buffer.alloc(0);
 export class HpackDecoder {
   /** SETTINGS_HEADER_TABLE_SIZE we advertise: the most the encoder may set the table size to. */
   readonly #maxTableSize: number;
+  /** Largest header list one block may decode to (RFC 9113 §6.5.2 size: octets of name and value + 32). */
+  readonly #maxListSize: number;
   /** Current table size limit, set by the encoder's dynamic table size updates. */
   #tableSizeLimit: number;
   #tableSize = 0;
@@ -261,18 +263,26 @@ export class HpackDecoder {
   #bytes = EMPTY;
   #pos = 0;
 
-  constructor(maxTableSize = 4096) {
+  /**
+   * maxTableSize: the SETTINGS_HEADER_TABLE_SIZE advertised (default 4096). maxListSize: the largest
+   * header list a block may decode to (default unlimited); it bounds what a small block can expand to
+   * through references to large dynamic table entries (an "HPACK bomb", RFC 7541 §7.3).
+   */
+  constructor(maxTableSize = 4096, maxListSize = Number.POSITIVE_INFINITY) {
     if (!Number.isInteger(maxTableSize) || maxTableSize < 0 || maxTableSize > MAX_INTEGER) {
       throw new RangeError(`Invalid HPACK table size ${maxTableSize}`);
     }
+    if (!(maxListSize >= 0)) throw new RangeError(`Invalid header list size ${maxListSize}`);
     this.#maxTableSize = maxTableSize;
+    this.#maxListSize = maxListSize;
     this.#tableSizeLimit = maxTableSize;
   }
 
   /**
    * Decodes one complete header block (HEADERS + CONTINUATION payloads concatenated, padding and priority
    * removed). Returns names and values alternating: [name0, value0, name1, value1, ...]. Throws HpackError
-   * on malformed input.
+   * on malformed input and on a header list above maxListSize (the table is then out of step: the
+   * connection must close, which RFC 9113 §10.5.1 allows instead of processing the block).
    */
   decode(block: Uint8Array): string[] {
     const bytes = Buffer.isBuffer(block)
@@ -280,24 +290,29 @@ export class HpackDecoder {
       : Buffer.from(block.buffer, block.byteOffset, block.byteLength);
     const end = bytes.length;
     const fields: string[] = [];
+    let listSize = 0;
     this.#bytes = bytes;
     this.#pos = 0;
     while (this.#pos < end) {
       const first = bytes[this.#pos]!;
+      let name: string;
+      let value: string;
       if (first & 0x80) {
         // Indexed header field (§6.1).
         const index = this.#readInteger(0x7f);
         if (index === 0) throw new HpackError("Indexed header field with index 0");
-        if (index <= STATIC_COUNT) fields.push(STATIC_NAMES[index]!, STATIC_VALUES[index]!);
-        else {
+        if (index <= STATIC_COUNT) {
+          name = STATIC_NAMES[index]!;
+          value = STATIC_VALUES[index]!;
+        } else {
           const slot = this.#dynamicSlot(index);
-          fields.push(this.#names[slot]!, this.#values[slot]!);
+          name = this.#names[slot]!;
+          value = this.#values[slot]!;
         }
       } else if (first & 0x40) {
         // Literal header field with incremental indexing (§6.2.1).
-        const name = this.#readName(0x3f);
-        const value = this.#readString();
-        fields.push(name, value);
+        name = this.#readName(0x3f);
+        value = this.#readString();
         this.#insert(name, value);
       } else if (first & 0x20) {
         // Dynamic table size update (§6.3): only before the first field of a block (§4.2).
@@ -310,10 +325,17 @@ export class HpackDecoder {
         }
         this.#tableSizeLimit = size;
         this.#evictTo(size);
+        continue;
       } else {
         // Literal header field without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
-        const name = this.#readName(0x0f);
-        fields.push(name, this.#readString());
+        name = this.#readName(0x0f);
+        value = this.#readString();
+      }
+      fields.push(name, value);
+      // Strings are latin1, one octet per character: lengths are the octet counts of RFC 9113 §6.5.2.
+      listSize += name.length + value.length + ENTRY_OVERHEAD;
+      if (listSize > this.#maxListSize) {
+        throw new HpackError(`Header list larger than the limit of ${this.#maxListSize} octets`);
       }
     }
     this.#bytes = EMPTY;
