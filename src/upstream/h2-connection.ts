@@ -45,6 +45,7 @@ export const H2Error = {
   RefusedStream: 0x7,
   Cancel: 0x8,
   CompressionError: 0x9,
+  EnhanceYourCalm: 0xb,
 } as const;
 
 enum Setting {
@@ -53,6 +54,7 @@ enum Setting {
   MaxConcurrentStreams = 0x3,
   InitialWindowSize = 0x4,
   MaxFrameSize = 0x5,
+  MaxHeaderListSize = 0x6,
 }
 
 const DEFAULT_WINDOW = 65_535;
@@ -64,6 +66,33 @@ const MAX_RECEIVE_FRAME = 1 << 20;
 const MAX_STREAM_ID = 0x7fff_ffff;
 const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_WINDOW = 0x7fff_ffff;
+/**
+ * Largest response header list accepted (RFC 9113 §6.5.2 size: name + value + 32 octets per field),
+ * advertised as SETTINGS_MAX_HEADER_LIST_SIZE: 16 times gRPC core's default metadata limit (16 KiB), so
+ * no real backend comes near it, while a backend sending an endless or self-expanding header block
+ * costs at most this much per connection before the connection is failed (issue 13).
+ */
+const MAX_HEADER_LIST_BYTES = 256 << 10;
+/**
+ * Largest header block on the wire (HEADERS + CONTINUATION payloads, buffered until END_HEADERS): an
+ * encoder never needs more octets than the list decodes to (a literal costs its octets plus a few
+ * length octets, against 32 of list overhead per field).
+ */
+const MAX_HEADER_BLOCK_BYTES = MAX_HEADER_LIST_BYTES;
+/**
+ * CONTINUATION frames per header block: a block at the size limit in 4 KiB frames. Bounds the per-frame
+ * cost of a flood of tiny or empty frames, which no byte limit catches (CVE-2024-27316; nghttp2 allows 8).
+ */
+const MAX_CONTINUATION_FRAMES = MAX_HEADER_BLOCK_BYTES / 4096;
+/**
+ * Request header lists up to this size are sent before the peer's first SETTINGS arrives; larger ones
+ * wait for it (one round trip, on a new connection only) so that its SETTINGS_MAX_HEADER_LIST_SIZE is
+ * honoured from the first call: 8 KiB is the smallest limit common servers apply (gRPC core's default
+ * soft limit on metadata).
+ */
+const HEADER_LIST_BYTES_BEFORE_SETTINGS = 8 << 10;
+/** How long a failed connection waits for its GOAWAY to be flushed before the socket is dropped. */
+const GOAWAY_FLUSH_MS = 1_000;
 
 /** How a stream ended, as the connection saw it; the unary layer turns it into a gRPC status. */
 export type StreamEnd =
@@ -71,12 +100,19 @@ export type StreamEnd =
   /** The peer reset the stream (RST_STREAM) with this HTTP/2 error code. */
   | { kind: "reset"; code: number }
   /** The connection failed or went away; notDelivered = the backend cannot have seen the request. */
-  | { kind: "connection"; message: string; notDelivered: boolean };
+  | { kind: "connection"; message: string; notDelivered: boolean }
+  /** Not sent: the request's header list is above the peer's SETTINGS_MAX_HEADER_LIST_SIZE (`limit`). */
+  | { kind: "headerListTooLarge"; limit: number };
 
 /** One request/response exchange on the connection. Fields are read by the unary layer when it ends. */
 export interface H2Stream {
   /** Its HTTP/2 stream id once opened (set by the connection); 0 while it waits for a slot. */
   id: number;
+  /**
+   * Set by the caller: the request's header list size (RFC 9113 §6.5.2), checked against the peer's
+   * SETTINGS_MAX_HEADER_LIST_SIZE before the stream is opened.
+   */
+  readonly headerListSize: number;
   /** Decoded fields of the first HEADERS frame, names and values alternating. */
   headers: string[] | undefined;
   /** Decoded fields of the trailing HEADERS frame. */
@@ -108,7 +144,7 @@ export interface H2ConnectionOptions {
 
 export class H2Connection {
   readonly #socket: net.Socket;
-  readonly #decoder = new HpackDecoder();
+  readonly #decoder = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
   readonly #streams = new Map<number, StreamState>();
   /** Calls waiting for a stream slot (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly #queued: StreamState[] = [];
@@ -126,12 +162,16 @@ export class H2Connection {
   /** Bytes needed before parsing can go on: the frame header, then the whole frame. */
   #pendingNeeded = 0;
   #connectTimer: NodeJS.Timeout | undefined;
-  /** HEADERS without END_HEADERS: the stream and the fragments so far. */
-  #continuation: { id: number; flags: number; fragments: Buffer[] } | undefined;
+  /** HEADERS without END_HEADERS: the stream, the fragments so far, their octets and frame count. */
+  #continuation:
+    | { id: number; flags: number; fragments: Buffer[]; octets: number; frames: number }
+    | undefined;
   // Peer settings (RFC 9113 §6.5.2 defaults until its SETTINGS arrive).
   #peerMaxConcurrent = Number.POSITIVE_INFINITY;
   #peerInitialWindow = DEFAULT_WINDOW;
   #peerMaxFrame = 16_384;
+  #peerMaxHeaderList = Number.POSITIVE_INFINITY;
+  #peerSettingsReceived = false;
   #connectionSendWindow = DEFAULT_WINDOW;
   #connectionReceivedUnacked = 0;
   /** Called once when the connection can take no more streams (closed, failed or going away). */
@@ -157,13 +197,15 @@ export class H2Connection {
     this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on("error", (error) => this.#fail(error.message));
     this.#socket.on("close", () => this.#fail("Connection closed by the backend"));
-    const settings = Buffer.allocUnsafe(18);
+    const settings = Buffer.allocUnsafe(24);
     settings.writeUInt16BE(Setting.EnablePush, 0);
     settings.writeUInt32BE(0, 2);
     settings.writeUInt16BE(Setting.InitialWindowSize, 6);
     settings.writeUInt32BE(STREAM_RECEIVE_WINDOW, 8);
     settings.writeUInt16BE(Setting.MaxFrameSize, 12);
     settings.writeUInt32BE(MAX_RECEIVE_FRAME, 14);
+    settings.writeUInt16BE(Setting.MaxHeaderListSize, 18);
+    settings.writeUInt32BE(MAX_HEADER_LIST_BYTES, 20);
     this.#write(PREFACE);
     this.#write(frame(FrameType.Settings, 0, 0, settings));
     this.#write(windowUpdate(0, CONNECTION_RECEIVE_WINDOW - DEFAULT_WINDOW));
@@ -198,8 +240,12 @@ export class H2Connection {
       stream.onEnd(stream, { kind: "connection", message: "Connection is closing", notDelivered: true });
       return;
     }
-    if (this.#streams.size >= this.#peerMaxConcurrent) this.#queued.push(state);
-    else this.#open(state);
+    if (
+      this.#streams.size >= this.#peerMaxConcurrent ||
+      (stream.headerListSize > HEADER_LIST_BYTES_BEFORE_SETTINGS && !this.#peerSettingsReceived)
+    ) {
+      this.#queued.push(state);
+    } else this.#open(state);
   }
 
   /** Abandons a stream (client cancel or deadline): RST_STREAM(CANCEL) if it was opened. */
@@ -226,6 +272,12 @@ export class H2Connection {
   }
 
   #open(state: StreamState): void {
+    // Sending a larger list would only earn a reset, a 431 or a GOAWAY (RFC 9113 §6.5.2, §10.5.1).
+    if (state.stream.headerListSize > this.#peerMaxHeaderList) {
+      state.ended = true;
+      state.stream.onEnd(state.stream, { kind: "headerListTooLarge", limit: this.#peerMaxHeaderList });
+      return;
+    }
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
     if (this.#nextStreamId > MAX_STREAM_ID) this.#retire();
@@ -291,6 +343,8 @@ export class H2Connection {
   }
 
   #onData(chunk: Buffer): void {
+    // A failed connection reads on until its GOAWAY is flushed, but keeps nothing.
+    if (this.#closed) return;
     let buffer = chunk;
     if (this.#pendingLength > 0) {
       // Chunks of a partial frame are gathered and joined once, when the frame is complete.
@@ -348,17 +402,19 @@ export class H2Connection {
         if (payload.length !== 4) throw new ConnectionError(H2Error.FrameSizeError, "Bad RST_STREAM");
         const state = this.#streams.get(id);
         if (state) this.#finish(state, { kind: "reset", code: payload.readUInt32BE(0) });
+        else this.#checkOpened(id, "RST_STREAM");
         return;
       }
       case FrameType.Settings:
         this.#onSettings(flags, id, payload);
         return;
       case FrameType.Ping:
+        if (id !== 0) throw new ConnectionError(H2Error.ProtocolError, "PING on a stream");
         if (payload.length !== 8) throw new ConnectionError(H2Error.FrameSizeError, "Bad PING");
         if (!(flags & Flag.Ack)) this.#write(frame(FrameType.Ping, Flag.Ack, 0, Buffer.from(payload)));
         return;
       case FrameType.GoAway:
-        this.#onGoAway(payload);
+        this.#onGoAway(id, payload);
         return;
       case FrameType.WindowUpdate:
         this.#onWindowUpdate(id, payload);
@@ -379,7 +435,11 @@ export class H2Connection {
       this.#connectionReceivedUnacked = 0;
     }
     const state = this.#streams.get(id);
-    if (state === undefined) return;
+    if (state === undefined) {
+      // A stream we closed may still see DATA the peer sent before it learnt so; others are errors.
+      this.#checkOpened(id, "DATA");
+      return;
+    }
     const data = flags & Flag.Padded ? unpad(payload) : payload;
     const { stream } = state;
     stream.received += data.length;
@@ -401,13 +461,17 @@ export class H2Connection {
   }
 
   #onHeadersFrame(flags: number, id: number, payload: Buffer): void {
+    // A server opens no stream with HEADERS (even ids are pushed streams, and push is off): a HEADERS
+    // frame on a stream the gateway never opened is a connection error (RFC 9113 §5.1, §5.1.1, §6.2).
+    this.#checkOpened(id, "HEADERS");
     let block = flags & Flag.Padded ? unpad(payload) : payload;
     if (flags & Flag.Priority) {
       if (block.length < 5) throw new ConnectionError(H2Error.FrameSizeError, "Bad HEADERS priority");
       block = block.subarray(5);
     }
+    if (block.length > MAX_HEADER_BLOCK_BYTES) throw headerBlockTooLarge();
     if (!(flags & Flag.EndHeaders)) {
-      this.#continuation = { id, flags, fragments: [Buffer.from(block)] };
+      this.#continuation = { id, flags, fragments: [Buffer.from(block)], octets: block.length, frames: 0 };
       return;
     }
     this.#onHeaderBlock(id, flags, block);
@@ -418,10 +482,14 @@ export class H2Connection {
     if (pending === undefined || pending.id !== id) {
       throw new ConnectionError(H2Error.ProtocolError, "Unexpected CONTINUATION");
     }
+    pending.octets += payload.length;
+    if (pending.octets > MAX_HEADER_BLOCK_BYTES || ++pending.frames > MAX_CONTINUATION_FRAMES) {
+      throw headerBlockTooLarge();
+    }
     pending.fragments.push(Buffer.from(payload));
     if (!(flags & Flag.EndHeaders)) return;
     this.#continuation = undefined;
-    this.#onHeaderBlock(id, pending.flags, Buffer.concat(pending.fragments));
+    this.#onHeaderBlock(id, pending.flags, Buffer.concat(pending.fragments, pending.octets));
   }
 
   #onHeaderBlock(id: number, flags: number, block: Buffer): void {
@@ -430,6 +498,8 @@ export class H2Connection {
       // Decoded even for streams we no longer track: the dynamic table is shared by the connection.
       fields = this.#decoder.decode(block);
     } catch (error) {
+      // Also a list above MAX_HEADER_LIST_BYTES: decoding stopped, so the table is out of step with the
+      // peer's (RFC 9113 §10.5.1 allows closing the connection rather than processing the block).
       if (error instanceof HpackError) throw new ConnectionError(H2Error.CompressionError, error.message);
       throw error;
     }
@@ -453,6 +523,7 @@ export class H2Connection {
     if (id !== 0) throw new ConnectionError(H2Error.ProtocolError, "SETTINGS on a stream");
     if (flags & Flag.Ack) return;
     if (payload.length % 6 !== 0) throw new ConnectionError(H2Error.FrameSizeError, "Bad SETTINGS");
+    this.#peerSettingsReceived = true;
     for (let offset = 0; offset < payload.length; offset += 6) {
       const key = payload.readUInt16BE(offset);
       const value = payload.readUInt32BE(offset + 2);
@@ -468,7 +539,7 @@ export class H2Connection {
           throw new ConnectionError(H2Error.ProtocolError, "Bad SETTINGS_MAX_FRAME_SIZE");
         }
         this.#peerMaxFrame = value;
-      }
+      } else if (key === Setting.MaxHeaderListSize) this.#peerMaxHeaderList = value;
       // HEADER_TABLE_SIZE concerns the peer's decoder: our encoder never indexes, so any size suits it.
     }
     this.#write(frame(FrameType.Settings, Flag.Ack, 0, Buffer.alloc(0)));
@@ -486,7 +557,10 @@ export class H2Connection {
       }
     } else {
       const state = this.#streams.get(id);
-      if (state === undefined) return;
+      if (state === undefined) {
+        this.#checkOpened(id, "WINDOW_UPDATE");
+        return;
+      }
       state.sendWindow += increment;
     }
     this.#flushBlocked();
@@ -499,18 +573,37 @@ export class H2Connection {
     }
   }
 
-  #onGoAway(payload: Buffer): void {
+  #onGoAway(id: number, payload: Buffer): void {
+    if (id !== 0) throw new ConnectionError(H2Error.ProtocolError, "GOAWAY on a stream");
     if (payload.length < 8) throw new ConnectionError(H2Error.FrameSizeError, "Bad GOAWAY");
     const lastStreamId = payload.readUInt32BE(0) & MAX_STREAM_ID;
+    const code = payload.readUInt32BE(4);
+    const message =
+      code === H2Error.NoError
+        ? "Backend is going away"
+        : `Backend ended the connection with HTTP/2 error ${code}`;
     this.#retire();
     // Streams above the last one the peer processed were never seen by it: safe to send elsewhere.
-    for (const [id, state] of this.#streams) {
-      if (id > lastStreamId) {
-        this.#finish(state, { kind: "connection", message: "Backend is going away", notDelivered: true });
-      }
+    for (const [streamId, state] of this.#streams) {
+      if (streamId > lastStreamId) this.#finish(state, { kind: "connection", message, notDelivered: true });
     }
-    this.#failQueued("Backend is going away");
-    if (this.#streams.size === 0) this.#fail("Backend is going away", H2Error.NoError);
+    this.#failQueued(message);
+    // A GOAWAY for an error ends the connection (RFC 9113 §5.4.1): the streams it left open will never
+    // complete. node:http2 sends one for a header block it cannot take and leaves the socket open, so
+    // waiting for the close would hold the calls until their deadline (issue 13).
+    if (code !== H2Error.NoError) this.#fail(message);
+    else if (this.#streams.size === 0) this.#fail(message, H2Error.NoError);
+  }
+
+  /**
+   * A frame for a stream that is not open: fine for one the gateway opened and has closed (the peer may
+   * not know yet), a connection error for stream 0 and for one never opened, which includes every even
+   * id (RFC 9113 §5.1 "idle", §5.1.1, §6.1, §6.4, §6.9).
+   */
+  #checkOpened(id: number, frameName: string): void {
+    if ((id & 1) === 0 || id >= this.#nextStreamId) {
+      throw new ConnectionError(H2Error.ProtocolError, `${frameName} on stream ${id}, never opened`);
+    }
   }
 
   #openQueued(): void {
@@ -555,6 +648,9 @@ export class H2Connection {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#connectTimer);
+    this.#continuation = undefined;
+    this.#pending = [];
+    this.#pendingLength = 0;
     this.#retire();
     const notDelivered = !this.#connected;
     for (const state of [...this.#streams.values()]) {
@@ -563,7 +659,11 @@ export class H2Connection {
     this.#failQueued(message);
     if (goAwayCode === undefined || this.#socket.destroyed) this.#socket.destroy();
     // A client's GOAWAY names the last server-initiated stream it processed: none (no push).
-    else this.#socket.end(goAway(0, goAwayCode), () => this.#socket.destroy());
+    else {
+      this.#socket.end(goAway(0, goAwayCode), () => this.#socket.destroy());
+      // A peer that does not read (a flood) would hold the socket open until the flush.
+      setTimeout(() => this.#socket.destroy(), GOAWAY_FLUSH_MS).unref();
+    }
   }
 }
 
@@ -605,6 +705,14 @@ function goAway(lastStreamId: number, code: number): Buffer {
   payload.writeUInt32BE(lastStreamId, 0);
   payload.writeUInt32BE(code, 4);
   return frame(FrameType.GoAway, 0, 0, payload);
+}
+
+/** RFC 9113 §10.5: a peer sending more header block than we take is treated as an attack. */
+function headerBlockTooLarge(): ConnectionError {
+  return new ConnectionError(
+    H2Error.EnhanceYourCalm,
+    `Header block above ${MAX_HEADER_BLOCK_BYTES} bytes or ${MAX_CONTINUATION_FRAMES} CONTINUATION frames`,
+  );
 }
 
 /** Strips the PADDED flag's pad length byte and padding (RFC 9113 §6.1). */

@@ -42,10 +42,22 @@ interface ConnectionEntry {
   /** Encoded `:authority` and the fixed request headers, for the authority last used. */
   authority: string;
   fixedFields: Buffer;
+  /** RFC 9113 §6.5.2 size of the fields every call carries (those in fixedFields, :method, :scheme). */
+  fixedListSize: number;
 }
 
 /** :method POST and :scheme http, both indexed from the HPACK static table (RFC 7541 Appendix A). */
 const METHOD_AND_SCHEME = Buffer.from([0x83, 0x86]);
+/** The fields every call carries after :authority. */
+const FIXED_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ["content-type", "application/grpc"],
+  ["te", "trailers"],
+  ["grpc-accept-encoding", "identity,gzip"],
+  ["user-agent", "refract-gateway"],
+];
+/** RFC 9113 §6.5.2: a field counts its name and value octets plus 32. */
+const FIELD_OVERHEAD = 32;
+const PATH_FIELD_SIZE = ":path".length + FIELD_OVERHEAD;
 
 /** One HTTP/2 connection per instance, opened on first use and replaced when it closes or goes away. */
 export class H2UnaryTransport {
@@ -68,11 +80,17 @@ export class H2UnaryTransport {
       if (existing.authority !== authority) {
         existing.authority = authority;
         existing.fixedFields = fixedFields(authority);
+        existing.fixedListSize = fixedListSize(authority);
       }
       return existing;
     }
     const connection = new H2Connection(splitAddress(address));
-    const entry: ConnectionEntry = { connection, authority, fixedFields: fixedFields(authority) };
+    const entry: ConnectionEntry = {
+      connection,
+      authority,
+      fixedFields: fixedFields(authority),
+      fixedListSize: fixedListSize(authority),
+    };
     connection.onRetire = () => {
       if (this.#connections.get(address) === entry) this.#connections.delete(address);
     };
@@ -94,15 +112,27 @@ export class H2UnaryTransport {
       const entry = this.#connection(instance.address, instance.metadata.authority ?? instance.address);
       const { connection } = entry;
       const perCall: Array<[string, string]> = [];
+      // Counted as the fields are gathered; the connection checks it against the backend's limit.
+      let headerListSize = entry.fixedListSize + PATH_FIELD_SIZE + path.length;
       if (options.deadline !== undefined) {
         const remaining = Math.max(0, Math.ceil(options.deadline - Date.now()));
-        perCall.push(["grpc-timeout", `${Math.min(remaining, 99_999_999)}m`]);
+        const timeout = `${Math.min(remaining, 99_999_999)}m`;
+        perCall.push(["grpc-timeout", timeout]);
+        headerListSize += "grpc-timeout".length + timeout.length + FIELD_OVERHEAD;
       }
       const metadata = options.metadata.toHttp2Headers();
       for (const name in metadata) {
         const value = metadata[name];
-        if (Array.isArray(value)) for (const one of value) perCall.push([name, one]);
-        else if (value !== undefined) perCall.push([name, String(value)]);
+        if (Array.isArray(value)) {
+          for (const one of value) {
+            perCall.push([name, one]);
+            headerListSize += name.length + one.length + FIELD_OVERHEAD;
+          }
+        } else if (value !== undefined) {
+          const one = String(value);
+          perCall.push([name, one]);
+          headerListSize += name.length + one.length + FIELD_OVERHEAD;
+        }
       }
       const block = Buffer.concat([
         headerBlock([[":path", path]], METHOD_AND_SCHEME),
@@ -125,6 +155,7 @@ export class H2UnaryTransport {
       };
       const stream: H2Stream = {
         id: 0,
+        headerListSize,
         headers: undefined,
         trailers: undefined,
         chunks: [],
@@ -154,13 +185,19 @@ export class H2UnaryTransport {
 
 /** `:authority` and the headers every call carries, encoded once per connection. */
 function fixedFields(authority: string): Buffer {
-  return headerBlock([
-    [":authority", authority],
-    ["content-type", "application/grpc"],
-    ["te", "trailers"],
-    ["grpc-accept-encoding", "identity,gzip"],
-    ["user-agent", "refract-gateway"],
-  ]);
+  return headerBlock([[":authority", authority], ...FIXED_FIELDS]);
+}
+
+/** The header list size of fixedFields(authority) plus :method POST and :scheme http. */
+function fixedListSize(authority: string): number {
+  let size = ":authority".length + authority.length + FIELD_OVERHEAD;
+  const always: ReadonlyArray<readonly [string, string]> = [
+    [":method", "POST"],
+    [":scheme", "http"],
+    ...FIXED_FIELDS,
+  ];
+  for (const [name, value] of always) size += name.length + value.length + FIELD_OVERHEAD;
+  return size;
 }
 
 /** host:port, [v6]:port → connect options. */
@@ -201,6 +238,18 @@ type Outcome = { result: H2UnaryResult } | { error: H2CallError };
 function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, connected: boolean): Outcome {
   if (end.kind === "connection") {
     return { error: callError(grpc.status.UNAVAILABLE, end.message, undefined, end.notDelivered) };
+  }
+  if (end.kind === "headerListTooLarge") {
+    // The client's headers are at fault, and any instance of the backend would refuse them alike: no
+    // retry elsewhere. The message names the limit, not the backend.
+    return {
+      error: callError(
+        grpc.status.INVALID_ARGUMENT,
+        `Request headers of ${stream.headerListSize} bytes exceed the backend's limit of ${end.limit} bytes (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE)`,
+        undefined,
+        false,
+      ),
+    };
   }
   if (end.kind === "reset") {
     if (stream.received > maxResponseBytes + 5) {
