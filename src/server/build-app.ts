@@ -15,7 +15,7 @@ import {
   type RequestTelemetry,
   type RequestTelemetryOptions,
 } from "../admin/request-telemetry.js";
-import { errors, GatewayError, toGatewayError } from "../errors.js";
+import { Code, errors, GatewayError, toGatewayError } from "../errors.js";
 import type { Gateway, HttpExchange } from "../gateway/gateway.js";
 import { Cancellation } from "../upstream/cancellation.js";
 import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
@@ -50,8 +50,6 @@ const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
  * Tests use `app.inject()` or a real socket; the CLI calls `listen`.
  */
 export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
-  // Set right after the app exists; framework errors can only happen once it serves.
-  let telemetry: RequestTelemetry | undefined;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.maxRequestBytes,
@@ -71,7 +69,9 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
         error.code === "FST_ERR_BAD_URL"
           ? errors.invalidArgument(`the path has malformed percent-encoding: ${error.message}`, error)
           : fromFrameworkError(error, options.maxRequestBytes);
-      sendError(request, reply, gatewayError, telemetry);
+      // Not noted: these come from the router, before the onRequest hooks, so the telemetry never sees
+      // the response close and a note would count the request in flight forever.
+      sendError(request, reply, gatewayError, undefined);
     },
     ...frontServerOptions(options.front, options.logger),
   }) as unknown as FastifyInstance;
@@ -90,7 +90,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     reply.header("x-request-id", request.id);
     done();
   });
-  telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
+  const telemetry = installRequestTelemetry(app, options.telemetry ?? { metrics: NOOP_METRICS });
   // Before any route: compression attaches its hooks to routes as they are declared.
   registerFrontPlugins(app, options.front);
   // Registered before the catch-all's requests arrive; static routes win over `/*` in find-my-way.
@@ -197,7 +197,17 @@ function fromFrameworkError(error: unknown, maxRequestBytes: number): GatewayErr
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return errors.invalidArgument((error as Error).message, error);
-    default:
+    default: {
+      // Fastify's other refusals of a request (a QUERY without Content-Type, RFC 10008 §2, …) keep their
+      // 4xx status and message (they name the request's fault, nothing internal); the rest is a 500.
+      const statusCode = (error as { statusCode?: number }).statusCode;
+      if (code?.startsWith("FST_") && statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+        return new GatewayError(Code.INVALID_ARGUMENT, (error as Error).message, {
+          httpStatus: statusCode,
+          cause: error,
+        });
+      }
       return toGatewayError(error);
+    }
   }
 }
