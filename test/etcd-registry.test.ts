@@ -366,7 +366,8 @@ describe("etcd registry (real etcd)", () => {
       const { registry, lines } = openOn(outage, p, { retryInitialMs: 200, retryMaxMs: 10_000 });
       await registry.start();
       await outage.stop();
-      const pauses = () => lines.filter((l) => l.msg === "listing again after a pause" && l.reason === "failed");
+      const pauses = () =>
+        lines.filter((l) => l.msg === "listing again after a pause" && l.reason === "failed");
       // Eight failed attempts in a row: an uncapped exponential backoff would be past 10 s by now.
       await waitFor(() => pauses().length >= 8, 30_000, "eight failed attempts");
       const delays = pauses().map((l) => l.retryInMs as number);
