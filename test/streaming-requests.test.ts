@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
 import { parseNdjson } from "./helpers/ndjson.js";
 import { waitFor } from "./helpers/wait.js";
@@ -120,6 +121,29 @@ describe("client and bidi streaming over HTTP", () => {
       });
       assert.equal(response.status, 413);
       assert.match(((await response.json()) as { message: string }).message, /^line 2: longer than/);
+    });
+
+    test("a gzip body is inflated line by line; a line over the limit after inflating is 413", {
+      timeout: 20_000,
+    }, async () => {
+      const post = (raw: string, encode: (b: Buffer) => Buffer = gzipSync) =>
+        postPieces(
+          `${h.publicUrl}/v1/books:import`,
+          { "content-type": "application/x-ndjson", "content-encoding": "gzip" },
+          async (request) => {
+            request.write(encode(Buffer.from(raw)));
+          },
+        );
+      const ok = await post(`${JSON.stringify({ parent: "shelves/1", book: { title: "Zipped" } })}\n`);
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal((JSON.parse(ok.text) as { imported: number }).imported, 1);
+      // Issue 13 (fuzz): this request was never answered — the inflating stream was never started.
+      const big = await post(`{"parent":"${"0".repeat(2 * MAX_REQUEST_BYTES)}"}\n`);
+      assert.equal(big.status, 413, big.text);
+      assert.match(big.text, /line 1: longer than the limit of 65536 bytes/);
+      const corrupt = await post("not gzip at all", (b) => b);
+      assert.equal(corrupt.status, 400, corrupt.text);
+      assert.equal((JSON.parse(corrupt.text) as { code: number }).code, 3);
     });
 
     test("the backend's own error is the response (its status, not 200)", async () => {

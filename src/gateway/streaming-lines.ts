@@ -130,7 +130,11 @@ export function readLines(body: Readable, maxLineBytes: number, handlers: LineHa
     pump();
   };
   const onError = (cause: Error): void =>
-    fail(new GatewayError(Code.CANCELLED, "the request body broke off", { cause, httpStatus: 499 }));
+    fail(
+      isZlibError(cause)
+        ? errors.invalidArgument("the request body is not valid data of its Content-Encoding", cause)
+        : new GatewayError(Code.CANCELLED, "the request body broke off", { cause, httpStatus: 499 }),
+    );
   const onAborted = (): void => onError(new Error("request aborted"));
 
   const detach = (): void => {
@@ -153,6 +157,9 @@ export function readLines(body: Readable, maxLineBytes: number, handlers: LineHa
   body.on("end", onEnd);
   body.on("error", onError);
   body.on("aborted", onAborted);
+  // A 'data' listener does not start a stream that was paused explicitly: the inflating stream of a
+  // compressed body arrives paused, and without this the request was never read nor answered.
+  body.resume();
 
   return {
     pause() {
@@ -170,4 +177,16 @@ export function readLines(body: Readable, maxLineBytes: number, handlers: LineHa
       if (!stopped) stop();
     },
   };
+}
+
+/**
+ * The inflating stream of a `Content-Encoding` body failed on the client's bytes: zlib's Z_* codes, or
+ * the same error once @fastify/compress has marked it (FST_CP_ERR_INVALID_CONTENT, `decompressError`).
+ */
+function isZlibError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    "decompressError" in error ||
+    (typeof code === "string" && (code.startsWith("Z_") || code.startsWith("ERR_BROTLI")))
+  );
 }
