@@ -7,7 +7,7 @@
  *     node --import tsx bench/router-bench.ts
  */
 import { pathToFileURL } from "node:url";
-import type { HttpRule } from "../src/catalog/http-rule.js";
+import type { HttpRule } from "../src/router/http-rule.js";
 import { createRouteTable, type RouteEntry } from "../src/router/index.js";
 
 const SIZES = [10, 1_000, 10_000] as const;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { RunningBackend } from "../fixtures/backends.js";
 import { startConformanceBackend } from "../fixtures/conformance-backend.js";
-import { createLogger } from "../src/admin/logger.js";
+import { createLogger } from "../src/telemetry/logger.js";
 import { createGateway, DEFAULT_CONFIG, type JsonOptions, type RunningGateway } from "../src/index.js";
 import type { GatewayUrls } from "./answer.js";
 

@@ -137,3 +137,13 @@ export const errors = {
   noInstance: (service: string, reason: string) =>
     new GatewayError(Code.UNAVAILABLE, `no reachable backend instance for ${service}: ${reason}`),
 } as const;
+
+/** An invalid configuration value. The CLI prints one line per problem and exits non-zero. */
+export class GatewayConfigError extends Error {
+  readonly option: string;
+  constructor(option: string, problem: string) {
+    super(`${option}: ${problem}`);
+    this.name = "GatewayConfigError";
+    this.option = option;
+  }
+}

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type * as grpc from "@grpc/grpc-js";
 import { startLibraryBackend } from "../fixtures/backends.js";
-import { createPrometheusMetrics } from "../src/admin/metrics.js";
 import { EMPTY_SNAPSHOT } from "../src/catalog/catalog.js";
+import { createPrometheusMetrics } from "../src/telemetry/metrics.js";
 import {
   createMutableRegistry,
   type GatewayHarness,

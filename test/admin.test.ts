@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startLibraryBackend } from "../fixtures/backends.js";
-import { createLogger } from "../src/admin/logger.js";
 import { createGateway } from "../src/server/create-gateway.js";
+import { createLogger } from "../src/telemetry/logger.js";
 import {
   createLogCapture,
   createMutableRegistry,

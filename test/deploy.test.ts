@@ -3,10 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { createLogger } from "../src/admin/logger.js";
 import { configJsonSchema, loadConfig } from "../src/config/load-config.js";
 import { envName, OPTION_SPECS } from "../src/config/options.js";
 import { createGateway } from "../src/server/create-gateway.js";
+import { createLogger } from "../src/telemetry/logger.js";
 import { createLogCapture, createMutableRegistry } from "./helpers/gateway-harness.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are walked freely in assertions

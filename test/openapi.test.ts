@@ -4,9 +4,9 @@ import { after, before, describe, test } from "node:test";
 import type * as grpc from "@grpc/grpc-js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import protobuf from "protobufjs";
-import { buildOpenApiDocument } from "../src/admin/openapi/document.js";
 import type { CatalogMethod, CatalogSnapshot } from "../src/catalog/catalog.js";
 import { DEFAULT_JSON_OPTIONS } from "../src/codec/codec.js";
+import { buildOpenApiDocument } from "../src/docs/document.js";
 import {
   createMutableRegistry,
   type GatewayHarness,

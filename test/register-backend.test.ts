@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Etcd3 } from "etcd3";
-import { GatewayConfigError } from "../src/config/config-error.js";
+import { GatewayConfigError } from "../src/errors.js";
 import { registerBackend } from "../src/registry/register-backend.js";
 import { type EtcdServer, startEtcd } from "./helpers/etcd-server.js";
 import { waitFor } from "./helpers/wait.js";

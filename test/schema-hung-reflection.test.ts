@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { startLibraryBackend } from "../fixtures/backends.js";
-import { createLogger } from "../src/admin/logger.js";
 import { createGateway } from "../src/index.js";
+import { createLogger } from "../src/telemetry/logger.js";
 import { createLogCapture, postJson } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 

@@ -2,9 +2,9 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Registry as PromRegistry } from "prom-client";
 import type { CatalogSnapshot } from "../catalog/catalog.js";
-import type { SchemaSync } from "../gateway/schema-sync.js";
+import type { SchemaSync } from "../catalog/schema-sync.js";
+import { methodsByName, type RestRoutesProvider } from "../docs/rest-routes.js";
 import type { Registry } from "../registry/registry.js";
-import { methodsByName, type RestRoutesProvider } from "./rest-routes.js";
 
 export interface AdminAppOptions {
   schemaSync: SchemaSync;

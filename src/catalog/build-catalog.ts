@@ -5,8 +5,8 @@ import type { DescriptorFile } from "../reflection/descriptor-file.js";
 import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
 import type { BackendInstance } from "../registry/registry.js";
+import type { HttpRule } from "../router/http-rule.js";
 import type { CatalogMethod, CatalogSnapshot, InstanceSchemaStatus, StreamingKind } from "./catalog.js";
-import type { HttpRule } from "./http-rule.js";
 import { httpRulesFromDescriptors } from "./http-rules-from-descriptors.js";
 import { sourceComments } from "./source-comments.js";
 

@@ -2,7 +2,7 @@ import type protobuf from "protobufjs";
 import type { JsonOptions, MessageCodec } from "../codec/codec.js";
 import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import type { BackendInstance } from "../registry/registry.js";
-import type { HttpRule } from "./http-rule.js";
+import type { HttpRule } from "../router/http-rule.js";
 
 /** The four gRPC call shapes. */
 export type StreamingKind = "unary" | "server-streaming" | "client-streaming" | "bidi-streaming";

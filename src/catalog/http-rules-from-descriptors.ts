@@ -1,5 +1,5 @@
 import type { DescriptorFile, HttpRuleMessage } from "../reflection/descriptor-file.js";
-import type { HttpRule } from "./http-rule.js";
+import type { HttpRule } from "../router/http-rule.js";
 
 /**
  * Reads the `google.api.http` option of every method in a set of descriptor files.

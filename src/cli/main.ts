@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createLogger } from "../admin/logger.js";
 import type { GatewayConfig } from "../config/config.js";
-import { GatewayConfigError } from "../config/config-error.js";
 import { helpText, loadConfig } from "../config/load-config.js";
-import type { StaticBackend } from "../registry/static-registry.js";
+import type { StaticBackend } from "../config/static-backend.js";
+import { GatewayConfigError } from "../errors.js";
 import { createGateway, type RunningGateway } from "../server/create-gateway.js";
+import { createLogger } from "../telemetry/logger.js";
 import { catchStopSignals, type StopSignal } from "./stop-signal.js";
 import { isWorkerProcess, serveAsWorker, superviseWorkers } from "./workers.js";
 

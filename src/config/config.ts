@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { DEFAULT_JSON_OPTIONS, type JsonOptions } from "../codec/codec.js";
-import type { StaticBackend } from "../registry/static-registry.js";
+import type { StaticBackend } from "./static-backend.js";
 
 /** Everything a gateway needs to run. Every option has a default; see DEFAULT_CONFIG. */
 export interface GatewayConfig {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { GatewayConfigError } from "./config-error.js";
+import { GatewayConfigError } from "../errors.js";
 import { parseDurationMs } from "./duration.js";
 
 describe("parseDurationMs", () => {

@@ -1,4 +1,4 @@
-import { GatewayConfigError } from "./config-error.js";
+import { GatewayConfigError } from "../errors.js";
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 // One or more `<number><unit>` parts, as Go's time.ParseDuration and the `--ttl 10s` style flags write them.

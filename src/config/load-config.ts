@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
-import { parseBackendFlag, type StaticBackend } from "../registry/static-registry.js";
+import { GatewayConfigError } from "../errors.js";
 import { DEFAULT_CONFIG, type GatewayConfig } from "./config.js";
-import { GatewayConfigError } from "./config-error.js";
 import { parseDurationMs } from "./duration.js";
 import { envName, OPTION_SPECS, type OptionSpec } from "./options.js";
+import { parseBackendFlag, type StaticBackend } from "./static-backend.js";
 
 export interface LoadConfigInput {
   argv: readonly string[];

@@ -1,15 +1,15 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
-import type { HttpRule } from "../catalog/http-rule.js";
+import type { SchemaSync } from "../catalog/schema-sync.js";
 import { Code, errors, GatewayError, httpStatusFromCode } from "../errors.js";
+import type { HttpRule } from "../router/http-rule.js";
 import { bindRequest } from "../router/index.js";
 import type { Cancellation } from "../upstream/cancellation.js";
 import { type Upstream, UpstreamError } from "../upstream/upstream.js";
 import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
 import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type RoutedSnapshot, routeSnapshot } from "./routing.js";
-import type { SchemaSync } from "./schema-sync.js";
 import { decodeStatusDetails } from "./status-details.js";
 
 /** One HTTP request as the gateway core sees it: no framework types. */

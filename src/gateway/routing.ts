@@ -1,5 +1,5 @@
 import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
-import type { HttpRule } from "../catalog/http-rule.js";
+import type { HttpRule } from "../router/http-rule.js";
 import {
   createRouteTable,
   mergeHttpRules,

@@ -4,7 +4,7 @@
  * so the client is set up to fail fast and reconnect quickly instead.
  */
 import { Etcd3, type IOptions } from "etcd3";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
 
 /** Extra etcd3 settings (TLS `credentials`, `auth`, `grpcOptions`); hosts come from `endpoints`. */
 export type EtcdClientOptions = Omit<IOptions, "hosts">;

@@ -22,7 +22,7 @@ import {
   type IKeyValue,
 } from "etcd3";
 import type { Logger } from "pino";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
 import {
   type Backoff,
   createBackoff,

@@ -6,7 +6,7 @@
  */
 import type { Etcd3, Lease } from "etcd3";
 import pino, { type Logger } from "pino";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
 import {
   createBackoff,
   createEtcdClient,

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { HttpRule } from "../catalog/http-rule.js";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
+import type { HttpRule } from "./http-rule.js";
 import { HttpRulesError, loadHttpRules, mergeHttpRules, readHttpRulesFile } from "./http-rules-file.js";
 
 const SAMPLE = `

@@ -16,8 +16,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
-import type { HttpRule } from "../catalog/http-rule.js";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
+import type { HttpRule } from "./http-rule.js";
 import { parseTemplate, TemplateSyntaxError } from "./template.js";
 
 /** An invalid rules file: every problem, one per line, each naming the rule (`http.rules[2].get: …`). */

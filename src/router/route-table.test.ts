@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { HttpRule } from "../catalog/http-rule.js";
 import { GatewayError } from "../errors.js";
 import { compileTemplate, matchTemplate } from "./compile.js";
+import type { HttpRule } from "./http-rule.js";
 import { createRouteTable, type RouteEntry, type RouteMatch } from "./route-table.js";
 
 function rule(selector: string, verb: string, pattern: string, extra: Partial<HttpRule> = {}): HttpRule {

@@ -14,7 +14,7 @@
  *   selector order (ordinal string comparison), then declaration order; the loser is reported in
  *   `conflicts`, never thrown. An invalid template is reported in `invalid` and skipped.
  */
-import type { HttpRule } from "../catalog/http-rule.js";
+
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -22,6 +22,7 @@ import {
   type PathParam,
   splitRequestPath,
 } from "./compile.js";
+import type { HttpRule } from "./http-rule.js";
 import { normalizeSegment } from "./percent.js";
 import { TemplateSyntaxError } from "./template.js";
 

@@ -7,25 +7,25 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { ChildLoggerOptions, Logger } from "pino";
-import { NOOP_METRICS } from "../admin/gateway-metrics.js";
-import { lazyChildLogger } from "../admin/logger.js";
-import { type DocsRoutesOptions, registerDocsRoutes } from "../admin/openapi/docs-routes.js";
+import { type DocsRoutesOptions, registerDocsRoutes } from "../docs/docs-routes.js";
+import { Code, errors, GatewayError, toGatewayError } from "../errors.js";
+import type { Gateway, HttpExchange } from "../gateway/gateway.js";
+import { NOOP_METRICS } from "../telemetry/gateway-metrics.js";
+import { lazyChildLogger } from "../telemetry/logger.js";
 import {
   installRequestTelemetry,
   type RequestTelemetry,
   type RequestTelemetryOptions,
-} from "../admin/request-telemetry.js";
-import { Code, errors, GatewayError, toGatewayError } from "../errors.js";
-import type { Gateway, HttpExchange } from "../gateway/gateway.js";
+} from "../telemetry/request-telemetry.js";
 import { Cancellation } from "../upstream/cancellation.js";
-import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
 import {
   createRouteMemo,
   createStreamContext,
   registerBodyParsers,
   serveStreamingRequest,
   splitUrl,
-} from "./streaming-http.js";
+} from "./body-parsers-and-streams.js";
+import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
 import { answerBadHandshakes, serveWebSocket, websocketPluginOptions } from "./websocket.js";
 
 export interface PublicAppOptions {

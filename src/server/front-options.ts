@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { GatewayConfig } from "../config/config.js";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
 import type { CompressionSettings } from "./front-compression.js";
 import { type CorsSettings, corsProblem } from "./front-cors.js";
 import type { ListenerOptions } from "./listener.js";

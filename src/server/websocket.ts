@@ -8,8 +8,8 @@ import type { HttpExchange } from "../gateway/gateway.js";
 import type { StreamContext } from "../gateway/streaming.js";
 import { type FrameSocket, openSocketSession } from "../gateway/streaming-socket.js";
 import { Cancellation } from "../upstream/cancellation.js";
+import { splitUrl } from "./body-parsers-and-streams.js";
 import { answerOnSocket } from "./listener-errors.js";
-import { splitUrl } from "./streaming-http.js";
 
 /**
  * The WebSocket adapter: `GET` + `Upgrade` on any gateway path opens a socket whose frames are handed

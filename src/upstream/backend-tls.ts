@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { GatewayConfig } from "../config/config.js";
-import { GatewayConfigError } from "../config/config-error.js";
+import { GatewayConfigError } from "../errors.js";
 import type { ChannelPoolOptions } from "./channel-pool.js";
 
 /** Files that make the credentials for TLS backends (all PEM). */

@@ -11,14 +11,14 @@ import {
   startLibraryBackend,
   startUserBackend,
 } from "../../fixtures/backends.js";
-import { createLogger } from "../../src/admin/logger.js";
+import type { StaticBackend } from "../../src/config/static-backend.js";
 import type { BackendInstance, BackendSet, Registry, RegistryHealth } from "../../src/registry/registry.js";
-import type { StaticBackend } from "../../src/registry/static-registry.js";
 import {
   type CreateGatewayOptions,
   createGateway,
   type RunningGateway,
 } from "../../src/server/create-gateway.js";
+import { createLogger } from "../../src/telemetry/logger.js";
 import { waitFor } from "./wait.js";
 
 /** Log lines a gateway wrote, parsed, in order. */

@@ -1,3 +1,5 @@
+import type { SchemaSyncMetrics } from "../catalog/schema-sync.js";
+
 /**
  * What the request path and the schema sync report to metrics, as plain typed calls: no prom-client
  * types leak into the gateway, and tests or embedders can pass their own implementation.
@@ -31,19 +33,13 @@ export interface UpstreamObservation {
   durationSeconds: number;
 }
 
-export interface GatewayMetrics {
+export interface GatewayMetrics extends SchemaSyncMetrics {
   /** A public request began (in-flight gauge). Always paired with requestFinished. */
   requestStarted(): void;
   requestFinished(observation: RequestObservation): void;
   upstreamFinished(observation: UpstreamObservation): void;
   /** A message crossed a streaming call: `received` from the client, `sent` to the client. */
   streamMessage(service: string, method: string, direction: "sent" | "received"): void;
-  /** One reflection fetch of one instance finished. */
-  reflectionFinished(backend: string, ok: boolean, durationSeconds: number): void;
-  /** A catalog snapshot was built and swapped in. */
-  catalogBuilt(durationSeconds: number, methods: number): void;
-  /** A catalog build failed (the previous snapshot stays live). */
-  catalogFailed(): void;
 }
 
 /** Metrics that record nothing (the default when no admin listener asks for them). */

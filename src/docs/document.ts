@@ -1,6 +1,5 @@
 import protobuf from "protobufjs";
-import type { CatalogMethod, CatalogSnapshot } from "../../catalog/catalog.js";
-import { methodsByName, type RestRoute } from "../rest-routes.js";
+import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import {
   type CommentLookup,
   ComponentSchemas,
@@ -11,6 +10,7 @@ import {
   typeName,
 } from "./json-schema.js";
 import { openApiPath, type PathParameter } from "./paths.js";
+import { methodsByName, type RestRoute } from "./rest-routes.js";
 
 export interface OpenApiInput {
   snapshot: CatalogSnapshot;

@@ -1,8 +1,8 @@
-import type { InstanceSchema } from "../../catalog/build-catalog.js";
-import type { CatalogSnapshot } from "../../catalog/catalog.js";
-import { sourceComments } from "../../catalog/source-comments.js";
-import type { RestRoutesProvider } from "../rest-routes.js";
+import type { InstanceSchema } from "../catalog/build-catalog.js";
+import type { CatalogSnapshot } from "../catalog/catalog.js";
+import { sourceComments } from "../catalog/source-comments.js";
 import { buildOpenApiDocument } from "./document.js";
+import type { RestRoutesProvider } from "./rest-routes.js";
 
 export interface OpenApiSourceOptions {
   /** The live snapshot (SchemaSync.current). */

@@ -1,6 +1,5 @@
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { GatewayMetrics } from "../admin/gateway-metrics.js";
 import { decodeUtf8Body } from "../codec/json-text.js";
 import { Code, errors, GatewayError } from "../errors.js";
 import type { Gateway, HttpExchange, ResolvedRoute } from "../gateway/gateway.js";
@@ -12,6 +11,7 @@ import {
   serveServerStream,
   wantsEventStream,
 } from "../gateway/streaming-http.js";
+import type { GatewayMetrics } from "../telemetry/gateway-metrics.js";
 
 /**
  * Fastify adapters of the streaming core: the request-body parsers that hand client and bidi streams

@@ -1,4 +1,4 @@
-import { type PlainSegment, parseTemplate } from "../../router/index.js";
+import { type PlainSegment, parseTemplate } from "../router/index.js";
 
 /** One OpenAPI path parameter made from a template variable or wildcard. */
 export interface PathParameter {

@@ -1,12 +1,21 @@
 import type { Logger } from "pino";
-import type { GatewayMetrics } from "../admin/gateway-metrics.js";
-import type { CatalogBuilder, CatalogInput, InstanceSchema } from "../catalog/build-catalog.js";
-import type { CatalogSnapshot, InstanceSchemaStatus } from "../catalog/catalog.js";
-import { EMPTY_SNAPSHOT } from "../catalog/catalog.js";
 import { fetchSchema, type ReflectionVersion } from "../reflection/reflection-client.js";
 import { hashDescriptorFiles } from "../reflection/schema-root.js";
 import { type BackendInstance, type BackendSet, instanceKey, type Registry } from "../registry/registry.js";
 import type { ChannelPool } from "../upstream/channel-pool.js";
+import type { CatalogBuilder, CatalogInput, InstanceSchema } from "./build-catalog.js";
+import type { CatalogSnapshot, InstanceSchemaStatus } from "./catalog.js";
+import { EMPTY_SNAPSHOT } from "./catalog.js";
+
+/** What schema synchronisation reports (implemented by telemetry/; defined here so the arrow points down). */
+export interface SchemaSyncMetrics {
+  /** One reflection fetch of an instance of `backend` ended. */
+  reflectionFinished(backend: string, ok: boolean, durationSeconds: number): void;
+  /** A catalog was built and swapped in. */
+  catalogBuilt(durationSeconds: number, methods: number): void;
+  /** A catalog build failed (the previous one stays). */
+  catalogFailed(): void;
+}
 
 export interface SchemaSyncOptions {
   registry: Registry;
@@ -22,7 +31,7 @@ export interface SchemaSyncOptions {
   jsonOptionsFor: CatalogInput["jsonOptionsFor"];
   isServiceAllowed: CatalogInput["isServiceAllowed"];
   /** Reflection and catalog-build observations (Prometheus in the admin listener). Default: none. */
-  metrics?: Pick<GatewayMetrics, "reflectionFinished" | "catalogBuilt" | "catalogFailed">;
+  metrics?: SchemaSyncMetrics;
 }
 
 interface InstanceState {
