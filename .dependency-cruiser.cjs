@@ -28,7 +28,11 @@ const layerRules = LAYERS.slice(0, -1).map((layer, index) => ({
   comment: `${layer.join(" ")} must not import from a higher layer (see .dependency-cruiser.cjs)`,
   severity: "error",
   from: { path: `^(${layer.join("|")})` },
-  to: { path: `^(${LAYERS.slice(index + 1).flat().join("|")})` },
+  to: {
+    path: `^(${LAYERS.slice(index + 1)
+      .flat()
+      .join("|")})`,
+  },
 }));
 
 /** Same-layer siblings stay independent of each other. */
@@ -72,7 +76,10 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default"],
+    },
     exclude: { path: "\\.test\\.ts$" },
   },
 };

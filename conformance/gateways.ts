@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { RunningBackend } from "../fixtures/backends.js";
 import { startConformanceBackend } from "../fixtures/conformance-backend.js";
-import { createLogger } from "../src/telemetry/logger.js";
 import { createGateway, DEFAULT_CONFIG, type JsonOptions, type RunningGateway } from "../src/index.js";
+import { createLogger } from "../src/telemetry/logger.js";
 import type { GatewayUrls } from "./answer.js";
 
 /** Which JSON options the testee's gateways run with. */
