@@ -3,11 +3,11 @@
  * included): a module may import only from its own layer or the layers below it, and nothing may form a
  * cycle. Bottom to top:
  *
- *   errors.ts, package-paths.ts → codec → config → registry, reflection → router → catalog → upstream
- *   → telemetry → gateway → docs → admin → server → cli, index.ts
+ *   errors.ts, package-paths.ts, backoff.ts → codec → config → registry, reflection → router → catalog
+ *   → upstream → telemetry → gateway → docs → admin → server → cli, index.ts
  */
 const LAYERS = [
-  ["src/(errors|package-paths)\\.ts$"],
+  ["src/(errors|package-paths|backoff)\\.ts$"],
   ["src/codec/"],
   ["src/config/"],
   ["src/registry/", "src/reflection/"],

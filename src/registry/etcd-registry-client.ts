@@ -1,7 +1,8 @@
 /**
  * How Refract builds its etcd3 clients, and the small retry helpers the registry and the registration
- * helper share. The etcd3 defaults are tuned for "keep retrying one call"; we retry whole resyncs ourselves,
- * so the client is set up to fail fast and reconnect quickly instead.
+ * helper share (the backoff itself is src/backoff.ts, shared with reflection). The etcd3 defaults are
+ * tuned for "keep retrying one call"; we retry whole resyncs ourselves, so the client is set up to fail
+ * fast and reconnect quickly instead.
  */
 import { Etcd3, type IOptions } from "etcd3";
 import { GatewayConfigError } from "../errors.js";
@@ -87,28 +88,6 @@ export function createEtcdClient(options: CreateEtcdClientOptions): Etcd3 {
     },
     faultHandling: { host: () => passThroughPolicy(), ...etcdOptions.faultHandling },
   });
-}
-
-/** Exponential backoff with full jitter, capped: delay n is random in [min, min(max, initial·2ⁿ)]. */
-export interface Backoff {
-  next(): number;
-  reset(): void;
-}
-
-export function createBackoff(initialMs: number, maxMs: number, random: () => number = Math.random): Backoff {
-  let attempt = 0;
-  return {
-    next() {
-      const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-      attempt++;
-      // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"), floored at initialMs/2 so a
-      // flapping etcd is never hammered in a tight loop.
-      return Math.round(initialMs / 2 + random() * (ceiling - initialMs / 2));
-    },
-    reset() {
-      attempt = 0;
-    },
-  };
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */

@@ -22,10 +22,9 @@ import {
   type IKeyValue,
 } from "etcd3";
 import type { Logger } from "pino";
+import { type Backoff, createBackoff } from "../backoff.js";
 import { GatewayConfigError } from "../errors.js";
 import {
-  type Backoff,
-  createBackoff,
   createEtcdClient,
   type EtcdClientOptions,
   errorText,

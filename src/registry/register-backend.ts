@@ -6,9 +6,9 @@
  */
 import type { Etcd3, Lease } from "etcd3";
 import pino, { type Logger } from "pino";
+import { createBackoff } from "../backoff.js";
 import { GatewayConfigError } from "../errors.js";
 import {
-  createBackoff,
   createEtcdClient,
   type EtcdClientOptions,
   errorText,
