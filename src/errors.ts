@@ -103,6 +103,40 @@ export class GatewayError extends Error {
   }
 }
 
+/** The media type of every error body (and of unary JSON responses). */
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** An error response as an adapter writes it: it adds only what its transport needs (length, framing). */
+export interface ErrorResponse {
+  readonly status: number;
+  /** The error's own headers (`Allow`, `Retry-After`, …), `WWW-Authenticate` on 401, then `content-type`. */
+  readonly headers: Record<string, string | string[]>;
+  /** google.rpc.Status as JSON text. */
+  readonly body: string;
+}
+
+/**
+ * The google.rpc.Status JSON text of an error: the body of an error response, the Status of an NDJSON
+ * `{"error": …}` line and the data of an SSE `event: error`.
+ */
+export function statusJson(error: GatewayError): string {
+  return JSON.stringify(error.toStatusBody());
+}
+
+/**
+ * The one error-body writer (CONTRACT.md §3): every place that answers with an error — Fastify's error
+ * handler, the listener's refusals before routing, answers written straight to a socket — writes what
+ * this returns. A 401 always says how to authenticate (RFC 9110 §11.6.1; `Bearer` unless the error
+ * names a scheme); `Retry-After` travels in the error's headers where it applies (a saturated front,
+ * a backend's RetryInfo).
+ */
+export function errorResponse(error: GatewayError): ErrorResponse {
+  const headers: Record<string, string | string[]> = { ...error.headers };
+  if (error.httpStatus === 401) headers["www-authenticate"] ??= "Bearer";
+  headers["content-type"] = JSON_CONTENT_TYPE;
+  return { status: error.httpStatus, headers, body: statusJson(error) };
+}
+
 /** Coerces anything thrown on the request path into a GatewayError without leaking its text. */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;

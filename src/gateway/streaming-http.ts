@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import type { GatewayError } from "../errors.js";
+import { type GatewayError, statusJson } from "../errors.js";
 import type { HttpExchange, ResolvedRoute, UnaryReply } from "./gateway.js";
 import { headersFromMetadata } from "./metadata.js";
 import {
@@ -61,14 +61,14 @@ const FRAMINGS: Record<StreamFormat, Framing> = {
   ndjson: {
     headers: { "content-type": "application/x-ndjson" },
     message: (json) => `{"result":${json}}\n`,
-    error: (error) => `{"error":${JSON.stringify(error.toStatusBody())}}\n`,
+    error: (error) => `{"error":${statusJson(error)}}\n`,
     end: "",
   },
   sse: {
     // x-accel-buffering: nginx would otherwise hold events back.
     headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" },
     message: (json) => `data: ${sseData(json)}\n\n`,
-    error: (error) => `event: error\ndata: ${JSON.stringify(error.toStatusBody())}\n\n`,
+    error: (error) => `event: error\ndata: ${statusJson(error)}\n\n`,
     end: "event: end\ndata: {}\n\n",
   },
 };

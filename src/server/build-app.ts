@@ -8,7 +8,7 @@ import Fastify, {
 } from "fastify";
 import type { ChildLoggerOptions, Logger } from "pino";
 import { type DocsRoutesOptions, registerDocsRoutes } from "../docs/docs-routes.js";
-import { Code, errors, GatewayError, toGatewayError } from "../errors.js";
+import { Code, errorResponse, errors, GatewayError, toGatewayError } from "../errors.js";
 import type { Gateway, HttpExchange } from "../gateway/gateway.js";
 import { NOOP_METRICS } from "../telemetry/gateway-metrics.js";
 import { lazyChildLogger } from "../telemetry/logger.js";
@@ -176,13 +176,8 @@ function sendError(
 ): FastifyReply {
   // Logged (with the cause) once the response closes, like every other request.
   telemetry?.note(request, { error });
-  const headers: Record<string, string | string[]> = { ...error.headers };
-  if (error.httpStatus === 401) headers["www-authenticate"] ??= "Bearer";
-  return reply
-    .code(error.httpStatus)
-    .headers(headers)
-    .header("content-type", "application/json; charset=utf-8")
-    .send(JSON.stringify(error.toStatusBody()));
+  const response = errorResponse(error);
+  return reply.code(response.status).headers(response.headers).send(response.body);
 }
 
 /** Fastify's own errors (body limit, content type, …) as the contract's statuses; everything else as is. */

@@ -3,7 +3,7 @@ import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { Code, GatewayError } from "../errors.js";
+import { Code, errorResponse, GatewayError } from "../errors.js";
 
 /**
  * Errors the HTTP layer finds before Fastify sees a request (a head over the size limit, a head that
@@ -81,13 +81,10 @@ export function createClientErrorHandler(maxHeaderBytes: number) {
  */
 export function answerOnSocket(socket: Duplex, error: GatewayError): void {
   if (socket.writable) {
-    const body = JSON.stringify(error.toStatusBody());
-    let head = `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\n`;
-    for (const [name, value] of Object.entries(error.headers)) head += `${name}: ${value}\r\n`;
-    socket.write(
-      `${head}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Connection: close\r\n\r\n${body}`,
-    );
+    const { status, headers, body } = errorResponse(error);
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    socket.write(`${head}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
 }
@@ -111,11 +108,7 @@ export function headerListBytes(rawHeaders: readonly string[]): number {
  */
 export function refuseRequest(response: ServerResponse | Http2ServerResponse, error: GatewayError): void {
   if (response instanceof ServerResponse) response.shouldKeepAlive = false;
-  const body = JSON.stringify(error.toStatusBody());
-  response.writeHead(error.httpStatus, {
-    ...error.headers,
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-  });
+  const { status, headers, body } = errorResponse(error);
+  response.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
   response.end(body);
 }
