@@ -8,8 +8,7 @@ import protobuf from "protobufjs";
 import { type RunningBackend, startLibraryBackend } from "../fixtures/backends.js";
 import type { CatalogMethod } from "../src/catalog/catalog.js";
 import type { BackendInstance } from "../src/registry/registry.js";
-import { type StreamEnd, startStreamingCall } from "../src/upstream/streaming-calls.js";
-import type { Upstream } from "../src/upstream/upstream.js";
+import { type StreamChannels, type StreamEnd, startStreamingCall } from "../src/upstream/streaming-calls.js";
 
 /**
  * The raw-bytes streaming calls against a real backend: each call kind, and the one retry rule — a call
@@ -35,18 +34,17 @@ describe("streaming calls (upstream)", () => {
   const clients = new Map<string, grpc.Client>();
   let types: protobuf.Root;
 
-  const upstreamOf = (instances: BackendInstance[]): Upstream =>
-    ({
-      candidates: () => [...instances],
-      client: (instance: BackendInstance) => {
-        let client = clients.get(instance.address);
-        if (!client) {
-          client = new grpc.Client(instance.address, grpc.credentials.createInsecure());
-          clients.set(instance.address, client);
-        }
-        return client;
-      },
-    }) as unknown as Upstream;
+  const upstreamOf = (instances: BackendInstance[]): StreamChannels => ({
+    candidates: () => [...instances],
+    client: (instance: BackendInstance) => {
+      let client = clients.get(instance.address);
+      if (!client) {
+        client = new grpc.Client(instance.address, grpc.credentials.createInsecure());
+        clients.set(instance.address, client);
+      }
+      return client;
+    },
+  });
 
   const methodOf = (name: string, kind: CatalogMethod["kind"]): CatalogMethod =>
     ({ path: `/${LIB}/${name}`, kind, service: LIB, name, fullName: `${LIB}.${name}` }) as CatalogMethod;
@@ -63,7 +61,7 @@ describe("streaming calls (upstream)", () => {
 
   /** Runs one call to its end, collecting the response messages. */
   function run(
-    upstream: Upstream,
+    upstream: StreamChannels,
     method: CatalogMethod,
     request: Uint8Array | undefined,
     writes: Uint8Array[] = [],

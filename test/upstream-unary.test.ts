@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { test } from "node:test";
 import type * as grpc from "@grpc/grpc-js";
 import { Metadata } from "@grpc/grpc-js";
@@ -129,5 +129,86 @@ test("a client that goes away cancels the backend's unary call", async () => {
   } finally {
     await h.close();
     await backend.close();
+  }
+});
+
+test("a plaintext instance with unary calls only gets two connections: reflection's and the own HTTP/2 client's", async () => {
+  const live = await startLibraryBackend();
+  // A TCP proxy in front of the backend counts the connections the gateway opens to it.
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const proxy = createServer((client) => {
+    accepted++;
+    const upstream = connect(live.port, "127.0.0.1");
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const { port } = proxy.address() as { port: number };
+  const h = await startGatewayHarness({
+    library: false,
+    users: false,
+    backends: [{ name: "library", address: `127.0.0.1:${port}` }],
+  });
+  try {
+    const afterStart = accepted;
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${h.publicUrl}/acme.library.v1.LibraryService/GetShelf`, {
+        method: "POST",
+        body: '{"shelfId":"1"}',
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(response.status, 200, await response.text());
+    }
+    assert.equal(afterStart, 1, "reflection's channel");
+    assert.equal(accepted, 2, "one more connection carries the unary calls, no grpc-js channel beside it");
+    // A stream is what grpc-js carries: its channel is opened on the first stream, not before.
+    const stream = await fetch(`${h.publicUrl}/acme.library.v1.LibraryService/StreamBooks`, {
+      method: "POST",
+      body: '{"parent":"shelves/1","count":2}',
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(stream.status, 200, await stream.text());
+    assert.equal(accepted, 3);
+  } finally {
+    await h.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+    await live.close();
+  }
+});
+
+test("an address whose connection was never established is failing until a reconnect succeeds", async () => {
+  const transport = new H2UnaryTransport();
+  const address = await deadAddress();
+  const listener = createServer((socket) => socket.destroy());
+  try {
+    const options = {
+      metadata: new Metadata(),
+      deadline: Date.now() + 5000,
+      cancellation: undefined,
+      maxResponseBytes: 1 << 20,
+    };
+    const instance = { backend: "x", id: "dead", address, metadata: {} };
+    const refused = await transport.call(instance, "/x.Y/Z", new Uint8Array(0), options).then(
+      () => assert.fail("a call to a closed port succeeded"),
+      (error: H2CallError) => error,
+    );
+    assert.equal(refused.notDelivered, true);
+    assert.equal(transport.isFailing(address), true, "the picker tries it last");
+    // Something listens there again: the background reconnect (1 s ± 20 %) finds it.
+    await new Promise<void>((resolve) =>
+      listener.listen(Number(address.split(":")[1]), "127.0.0.1", resolve),
+    );
+    await waitFor(() => !transport.isFailing(address), 5000, "the reconnect to clear the failing state");
+  } finally {
+    transport.close();
+    await new Promise((resolve) => listener.close(resolve));
   }
 });

@@ -1,7 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import { Code, GatewayError, toGatewayError } from "../errors.js";
-import { type StreamingCall, startStreamingCall } from "../upstream/streaming-calls.js";
+import { GatewayError, toGatewayError } from "../errors.js";
+import type { StreamingCall } from "../upstream/streaming-calls.js";
 import type { Gateway, HttpExchange, ResolvedRoute } from "./gateway.js";
 
 /**
@@ -9,20 +9,18 @@ import type { Gateway, HttpExchange, ResolvedRoute } from "./gateway.js";
  * streaming-socket.ts): starting a backend call for a resolved route with the request's metadata and
  * deadline (CONTRACT.md §4 — the same policy as unary calls, so streams too get the default deadline
  * unless the client sends Grpc-Timeout), mapping its end to the client-facing error, and counting
- * messages for metrics.
+ * messages for metrics. The backend call itself is the upstream's (`Upstream.stream`), timed by its
+ * telemetry interceptor like a unary call.
  */
 
 /** Metrics hooks of the streaming paths (the server maps them onto GatewayMetrics). */
 export interface StreamObserver {
   /** A message crossed a stream: `received` from the client, `sent` to it. */
   message(method: CatalogMethod, direction: "sent" | "received"): void;
-  /** The backend call ended (also when it never reached an instance). */
-  callFinished(method: CatalogMethod, result: { grpcCode: number; durationMs: number }): void;
 }
 
 export const NOOP_STREAM_OBSERVER: StreamObserver = Object.freeze({
   message() {},
-  callFinished() {},
 });
 
 /** What the streaming front ends need besides the request itself. */
@@ -83,7 +81,6 @@ export function openJsonStream(
   const requestBytes = method.kind === "server-streaming" ? route.encode(request) : undefined;
   const metadata = gateway.metadata(exchange);
   const deadline = gateway.deadline(exchange, true);
-  const started = performance.now();
   let headers: grpc.Metadata | undefined;
   let ended = false;
   const end = (outcome: StreamOutcome): void => {
@@ -91,9 +88,8 @@ export function openJsonStream(
     ended = true;
     events.onEnd(outcome);
   };
-  // Handlers never run synchronously inside startStreamingCall, so they may use `call`.
-  const call: StreamingCall = startStreamingCall(
-    gateway.upstream,
+  // Handlers never run synchronously inside Upstream.stream, so they may use `call`.
+  const call: StreamingCall = gateway.upstream.stream(
     method,
     requestBytes,
     { metadata, deadline, cancellation: exchange.cancellation },
@@ -120,8 +116,6 @@ export function openJsonStream(
         events.onDrain?.();
       },
       onEnd(result) {
-        const grpcCode = result.ok ? Code.OK : result.error.code;
-        observer.callFinished(method, { grpcCode, durationMs: performance.now() - started });
         if (result.ok) {
           end({ ok: true, headers, trailers: result.trailers, instanceAddress: result.instance.address });
         } else end({ ok: false, error: clientFacing(gateway, method, result.error) });

@@ -33,15 +33,9 @@ export function createStreamContext(options: {
   return {
     gateway: options.gateway,
     maxMessageBytes: options.maxRequestBytes,
+    // The backend call's own metrics come from the upstream's telemetry interceptor.
     observer: {
       message: (method, direction) => metrics.streamMessage(method.service, method.name, direction),
-      callFinished: (method, result) =>
-        metrics.upstreamFinished({
-          service: method.service,
-          method: method.name,
-          grpcCode: result.grpcCode,
-          durationSeconds: result.durationMs / 1000,
-        }),
     },
   };
 }

@@ -3,7 +3,6 @@ import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, codeName, type GatewayError } from "../errors.js";
 import type { Cancellation } from "../upstream/cancellation.js";
 import { type GatewayMetrics, UNMATCHED } from "./gateway-metrics.js";
-import type { UpstreamCallRecord } from "./measured-upstream.js";
 
 /** How a request routed to the gateway core ended, as the handler or the error handler knows it. */
 export interface RequestOutcome {
@@ -11,7 +10,7 @@ export interface RequestOutcome {
   method?: CatalogMethod;
   /** The route pattern that matched (`/v1/{name=shelves/*}`); default: the method's gRPC path. */
   route?: string;
-  /** The per-request cancellation handed to the gateway (finds the backend call record). */
+  /** The per-request cancellation handed to the gateway: it carries the backend call's record (measured-upstream.ts). */
   cancellation?: Cancellation;
   error?: GatewayError;
   /** The call's final gRPC code when the HTTP status cannot tell it (a stream that failed after its first byte, a WebSocket). */
@@ -20,8 +19,6 @@ export interface RequestOutcome {
 
 export interface RequestTelemetryOptions {
   metrics: GatewayMetrics;
-  /** The backend call made for a request, by its cancellation (MeasuredUpstream.callFor). */
-  upstreamCall?: (cancellation: Cancellation) => UpstreamCallRecord | undefined;
   /** The method a request routes to (default or REST route), to label errors raised before any backend call. */
   methodFor?: (verb: string, path: string) => CatalogMethod | undefined;
   /** The REST template a request matched, for its log line (only asked for non-default paths). */
@@ -64,7 +61,8 @@ export function installRequestTelemetry(
     // must not count the request in flight: nothing would count it out again (issue 13, point 7).
     if (outcome === undefined)
       (request as unknown as Record<typeof OUTCOME, NotedOutcome>)[OUTCOME] = FINISHED;
-    const call = outcome?.cancellation ? options.upstreamCall?.(outcome.cancellation) : undefined;
+    // Kept there by the upstream's telemetry interceptor (measured-upstream.ts) when the call ended.
+    const call = outcome?.cancellation?.lastCall;
     const path = pathOf(request.url);
     const method =
       outcome?.method ?? call?.method ?? (outcome ? options.methodFor?.(request.method, path) : undefined);

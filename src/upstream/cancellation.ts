@@ -1,3 +1,5 @@
+import type { UpstreamCallRecord } from "./call-record.js";
+
 /**
  * The cancellation of one request's backend call: the server cancels it when the client goes away, the
  * call in flight listens. Not AbortController: Node's AbortSignal is an EventTarget, and making one per
@@ -5,6 +7,11 @@
  * costs less. This is the part of it the gateway uses.
  */
 export class Cancellation {
+  /**
+   * The request's backend call once it ended, kept here by the telemetry interceptor for the access-log
+   * line: the one per-request object the upstream sees, instead of a WeakMap keyed by it (issue 14).
+   */
+  lastCall: UpstreamCallRecord | undefined = undefined;
   #cancelled = false;
   #listeners: Array<() => void> | undefined;
 

@@ -176,6 +176,8 @@ export class H2Connection {
   #connectionReceivedUnacked = 0;
   /** Called once when the connection can take no more streams (closed, failed or going away). */
   onRetire: (() => void) | undefined;
+  /** Called once when the TCP connection is established. */
+  onConnect: (() => void) | undefined;
 
   constructor(options: H2ConnectionOptions) {
     this.#socket = net.connect({ host: options.host, port: options.port });
@@ -193,6 +195,7 @@ export class H2Connection {
     this.#socket.on("connect", () => {
       this.#connected = true;
       clearTimeout(this.#connectTimer);
+      this.onConnect?.();
     });
     this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on("error", (error) => this.#fail(error.message));

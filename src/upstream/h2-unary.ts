@@ -2,6 +2,7 @@ import type http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import type { BackendInstance } from "../registry/registry.js";
+import { type CallFailure, callFailure, codeFromResetCode, statusOfResponse } from "./call-errors.js";
 import type { Cancellation } from "./cancellation.js";
 import { H2Connection, H2Error, type H2Stream, headerBlock, type StreamEnd } from "./h2-connection.js";
 
@@ -12,7 +13,7 @@ import { H2Connection, H2Error, type H2Stream, headerBlock, type StreamEnd } fro
  * (bench/README.md), and a gateway makes one per request. It covers what a unary call needs — request
  * headers and metadata, the 5-byte message framing, deadline (grpc-timeout plus a local timer),
  * cancellation, trailers-only answers, the HTTP-status mapping of the gRPC spec — and nothing else:
- * streams, TLS, compression to backends and reflection stay on grpc-js (ChannelPool).
+ * streams, TLS and compression to backends stay on grpc-js (ChannelPool), reflection has its own channels.
  * PROTOCOL-HTTP2.md (grpc/grpc) is the reference for every rule below.
  */
 
@@ -29,13 +30,12 @@ export interface H2UnaryResult {
   message: Buffer;
   headers: grpc.Metadata;
   trailers: grpc.Metadata;
+  /** The instance that answered. */
+  instance: BackendInstance;
 }
 
-/** A failed call, shaped like grpc-js's ServiceError so the rest of the upstream layer treats both alike. */
-export interface H2CallError extends grpc.ServiceError {
-  /** No byte of the request can have reached the backend: the call may be sent to another instance. */
-  notDelivered: boolean;
-}
+/** A failed call (call-errors.ts), shaped like grpc-js's ServiceError so both transports are treated alike. */
+export type H2CallError = CallFailure;
 
 interface ConnectionEntry {
   connection: H2Connection;
@@ -59,19 +59,58 @@ const FIXED_FIELDS: ReadonlyArray<readonly [string, string]> = [
 const FIELD_OVERHEAD = 32;
 const PATH_FIELD_SIZE = ":path".length + FIELD_OVERHEAD;
 
-/** One HTTP/2 connection per instance, opened on first use and replaced when it closes or goes away. */
+/** Reconnect backoff of a failing address (gRPC connection-backoff.md: 1 s initial, ×1.6, 120 s max, ±20 %). */
+const RECONNECT_INITIAL_MS = 1_000;
+const RECONNECT_MULTIPLIER = 1.6;
+const RECONNECT_MAX_MS = 120_000;
+const RECONNECT_JITTER = 0.2;
+
+/** An address whose last connection never got established, until one does. */
+interface Failing {
+  attempts: number;
+  /** The `:authority` the last connection used, for the reconnect. */
+  authority: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * One HTTP/2 connection per instance, opened on first use and replaced when it closes or goes away.
+ * Its health is that connection's: an address whose last connection was never established is failing
+ * (the instance picker tries it last) and is reconnected in the background with gRPC's backoff until a
+ * connection succeeds — as a grpc-js channel in TRANSIENT_FAILURE does, so that a backend that comes
+ * back is used again without a call having to find out.
+ */
 export class H2UnaryTransport {
   readonly #connections = new Map<string, ConnectionEntry>();
+  readonly #failing = new Map<string, Failing>();
+  #closed = false;
 
   close(): void {
+    this.#closed = true;
     for (const { connection } of this.#connections.values()) connection.close();
     this.#connections.clear();
+    for (const failing of this.#failing.values()) clearTimeout(failing.timer);
+    this.#failing.clear();
   }
 
-  /** Closes the connection of an instance that left the registry. */
-  forget(address: string): void {
-    this.#connections.get(address)?.connection.close();
+  /** Closes the connections (and stops the reconnects) of addresses no instance has any more. */
+  retain(addresses: ReadonlySet<string>): void {
+    for (const address of [...this.#connections.keys(), ...this.#failing.keys()]) {
+      if (!addresses.has(address)) this.#forget(address);
+    }
+  }
+
+  #forget(address: string): void {
+    const entry = this.#connections.get(address);
     this.#connections.delete(address);
+    entry?.connection.close();
+    clearTimeout(this.#failing.get(address)?.timer);
+    this.#failing.delete(address);
+  }
+
+  /** Whether the last connection to `address` was never established (and none has been since). */
+  isFailing(address: string): boolean {
+    return this.#failing.size !== 0 && this.#failing.has(address);
   }
 
   #connection(address: string, authority: string): ConnectionEntry {
@@ -91,11 +130,46 @@ export class H2UnaryTransport {
       fixedFields: fixedFields(authority),
       fixedListSize: fixedListSize(authority),
     };
+    connection.onConnect = () => {
+      const failing = this.#failing.get(address);
+      if (failing === undefined) return;
+      clearTimeout(failing.timer);
+      this.#failing.delete(address);
+    };
     connection.onRetire = () => {
-      if (this.#connections.get(address) === entry) this.#connections.delete(address);
+      if (this.#connections.get(address) !== entry) return;
+      this.#connections.delete(address);
+      if (!connection.connected) this.#connectFailed(address, entry.authority);
     };
     this.#connections.set(address, entry);
     return entry;
+  }
+
+  /** A connection to `address` ended without being established: failing, reconnect after the backoff. */
+  #connectFailed(address: string, authority: string): void {
+    if (this.#closed) return;
+    let failing = this.#failing.get(address);
+    if (failing === undefined) {
+      failing = { attempts: 0, authority, timer: undefined };
+      this.#failing.set(address, failing);
+    }
+    failing.authority = authority;
+    clearTimeout(failing.timer);
+    const ceiling = Math.min(
+      RECONNECT_MAX_MS,
+      RECONNECT_INITIAL_MS * RECONNECT_MULTIPLIER ** failing.attempts,
+    );
+    failing.attempts++;
+    const delay = ceiling * (1 + RECONNECT_JITTER * (Math.random() * 2 - 1));
+    const state = failing;
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      const entry = this.#connections.get(address);
+      // A call may have opened a connection meanwhile; else open one with the authority last used.
+      if (this.#failing.get(address) === state && entry === undefined) {
+        this.#connection(address, state.authority);
+      }
+    }, delay).unref();
   }
 
   call(
@@ -106,7 +180,7 @@ export class H2UnaryTransport {
   ): Promise<H2UnaryResult> {
     return new Promise((resolve, reject) => {
       if (options.cancellation?.cancelled) {
-        reject(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false));
+        reject(callFailure(grpc.status.CANCELLED, "Cancelled on client", undefined, false));
         return;
       }
       const entry = this.#connection(instance.address, instance.metadata.authority ?? instance.address);
@@ -140,8 +214,8 @@ export class H2UnaryTransport {
         headerBlock(perCall),
       ]);
       let timer: NodeJS.Timeout | undefined;
-      let local: H2CallError | undefined;
-      const abandon = (error: H2CallError): void => {
+      let local: CallFailure | undefined;
+      const abandon = (error: CallFailure): void => {
         if (local) return;
         local = error;
         connection.cancel(stream);
@@ -164,17 +238,17 @@ export class H2UnaryTransport {
           if (local) return;
           clearTimeout(timer);
           stopListening?.();
-          const outcome = settle(ended, end, options.maxResponseBytes, connection.connected);
+          const outcome = settle(ended, end, instance, options.maxResponseBytes, connection.connected);
           if ("error" in outcome) reject(outcome.error);
           else resolve(outcome.result);
         },
       };
       stopListening = options.cancellation?.onCancel(() =>
-        abandon(callError(grpc.status.CANCELLED, "Cancelled on client", undefined, false)),
+        abandon(callFailure(grpc.status.CANCELLED, "Cancelled on client", undefined, false)),
       );
       if (options.deadline !== undefined) {
         timer = setTimeout(
-          () => abandon(callError(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded", undefined, false)),
+          () => abandon(callFailure(grpc.status.DEADLINE_EXCEEDED, "Deadline exceeded", undefined, false)),
           Math.max(0, options.deadline - Date.now()),
         );
       }
@@ -233,17 +307,23 @@ function frame(message: Uint8Array): Buffer {
   return out;
 }
 
-type Outcome = { result: H2UnaryResult } | { error: H2CallError };
+type Outcome = { result: H2UnaryResult } | { error: CallFailure };
 
-function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, connected: boolean): Outcome {
+function settle(
+  stream: H2Stream,
+  end: StreamEnd,
+  instance: BackendInstance,
+  maxResponseBytes: number,
+  connected: boolean,
+): Outcome {
   if (end.kind === "connection") {
-    return { error: callError(grpc.status.UNAVAILABLE, end.message, undefined, end.notDelivered) };
+    return { error: callFailure(grpc.status.UNAVAILABLE, end.message, undefined, end.notDelivered) };
   }
   if (end.kind === "headerListTooLarge") {
     // The client's headers are at fault, and any instance of the backend would refuse them alike: no
     // retry elsewhere. The message names the limit, not the backend.
     return {
-      error: callError(
+      error: callFailure(
         grpc.status.INVALID_ARGUMENT,
         `Request headers of ${stream.headerListSize} bytes exceed the backend's limit of ${end.limit} bytes (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE)`,
         undefined,
@@ -254,7 +334,7 @@ function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, conn
   if (end.kind === "reset") {
     if (stream.received > maxResponseBytes + 5) {
       return {
-        error: callError(
+        error: callFailure(
           grpc.status.RESOURCE_EXHAUSTED,
           `Received message larger than max (${stream.received - 5} vs. ${maxResponseBytes})`,
           undefined,
@@ -266,7 +346,7 @@ function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, conn
     const refused = end.code === H2Error.RefusedStream;
     if (stream.headers === undefined) {
       return {
-        error: callError(
+        error: callFailure(
           grpc.status.UNAVAILABLE,
           `Stream reset by the backend (HTTP/2 error ${end.code})`,
           undefined,
@@ -276,8 +356,8 @@ function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, conn
     }
     if (stream.trailers === undefined) {
       return {
-        error: callError(
-          rstCode(end.code),
+        error: callFailure(
+          codeFromResetCode(end.code),
           `Stream reset by the backend (HTTP/2 error ${end.code})`,
           undefined,
           false,
@@ -285,75 +365,33 @@ function settle(stream: H2Stream, end: StreamEnd, maxResponseBytes: number, conn
       };
     }
   }
-  return settleResponse(
-    stream.headers === undefined ? undefined : headerObject(stream.headers),
+  if (stream.headers === undefined) {
+    return { error: callFailure(grpc.status.INTERNAL, "Response without headers", undefined, false) };
+  }
+  const headers = headerObject(stream.headers);
+  const status = statusOfResponse(
+    headers,
     stream.trailers === undefined ? undefined : headerObject(stream.trailers),
-    stream.chunks,
-    stream.received,
-    maxResponseBytes,
   );
-}
-
-/** PROTOCOL-HTTP2.md, "Errors": RST_STREAM codes of a stream that had started its answer. */
-function rstCode(code: number): grpc.status {
-  if (code === H2Error.RefusedStream) return grpc.status.UNAVAILABLE;
-  if (code === H2Error.Cancel) return grpc.status.CANCELLED;
-  return grpc.status.INTERNAL;
-}
-
-function settleResponse(
-  headers: http2.IncomingHttpHeaders | undefined,
-  trailers: http2.IncomingHttpHeaders | undefined,
-  chunks: Buffer[],
-  received: number,
-  maxResponseBytes: number,
-): Outcome {
-  if (headers === undefined)
-    return { error: callError(grpc.status.INTERNAL, "Response without headers", undefined, false) };
-  const httpStatus = Number(headers[":status"]);
-  // A trailers-only answer carries grpc-status in the headers.
-  const statusSource = trailers ?? (headers["grpc-status"] !== undefined ? headers : undefined);
-  if (statusSource === undefined) {
-    if (httpStatus !== 200)
-      return {
-        error: callError(codeFromHttpStatus(httpStatus), `HTTP status ${httpStatus}`, undefined, false),
-      };
-    return {
-      error: callError(grpc.status.INTERNAL, "Stream closed without a gRPC status", undefined, false),
-    };
-  }
-  const metadata = grpc.Metadata.fromHttp2Headers(statusSource);
-  const code = Number(statusSource["grpc-status"]);
-  if (!Number.isInteger(code)) {
-    return {
-      error: callError(
-        httpStatus === 200 ? grpc.status.UNKNOWN : codeFromHttpStatus(httpStatus),
-        "Missing grpc-status",
-        metadata,
-        false,
-      ),
-    };
-  }
-  if (code !== grpc.status.OK) {
-    return { error: callError(code, decodeMessage(statusSource["grpc-message"]), metadata, false) };
-  }
+  if (!(status instanceof grpc.Metadata)) return { error: status };
+  const { chunks, received } = stream;
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
   if (body.length < 5)
-    return { error: callError(grpc.status.INTERNAL, "Response had no message", metadata, false) };
+    return { error: callFailure(grpc.status.INTERNAL, "Response had no message", status, false) };
   const length = body.readUInt32BE(1);
   if (body.length !== 5 + length) {
     return {
-      error: callError(grpc.status.INTERNAL, "Response framing does not match its length", metadata, false),
+      error: callFailure(grpc.status.INTERNAL, "Response framing does not match its length", status, false),
     };
   }
   let message = body.subarray(5);
   if (body[0] === 1) {
     if (headers["grpc-encoding"] !== "gzip") {
       return {
-        error: callError(
+        error: callFailure(
           grpc.status.INTERNAL,
           `Unsupported message encoding ${String(headers["grpc-encoding"])}`,
-          metadata,
+          status,
           false,
         ),
       };
@@ -361,55 +399,6 @@ function settleResponse(
     message = gunzipSync(message, { maxOutputLength: maxResponseBytes });
   }
   return {
-    result: {
-      message,
-      headers: grpc.Metadata.fromHttp2Headers(headers),
-      trailers: metadata,
-    },
+    result: { message, headers: grpc.Metadata.fromHttp2Headers(headers), trailers: status, instance },
   };
-}
-
-// PROTOCOL-HTTP2.md: a response without grpc-status maps its HTTP status to a gRPC code.
-function codeFromHttpStatus(status: number): grpc.status {
-  switch (status) {
-    case 400:
-      return grpc.status.INTERNAL;
-    case 401:
-      return grpc.status.UNAUTHENTICATED;
-    case 403:
-      return grpc.status.PERMISSION_DENIED;
-    case 404:
-      return grpc.status.UNIMPLEMENTED;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return grpc.status.UNAVAILABLE;
-    default:
-      return grpc.status.UNKNOWN;
-  }
-}
-
-/** grpc-message is percent-encoded UTF-8 (PROTOCOL-HTTP2.md, "Status-Message"). */
-function decodeMessage(value: string | string[] | undefined): string {
-  const text = Array.isArray(value) ? value.join(",") : (value ?? "");
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function callError(
-  code: grpc.status,
-  details: string,
-  metadata: grpc.Metadata | undefined,
-  notDelivered: boolean,
-): H2CallError {
-  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), {
-    code,
-    details,
-    metadata: metadata ?? new grpc.Metadata(),
-    notDelivered,
-  });
 }

@@ -1,9 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import { Code, errors, GatewayError } from "../errors.js";
+import { Code, GatewayError } from "../errors.js";
 import type { BackendInstance } from "../registry/registry.js";
+import { failureFromGrpcJs, UpstreamError } from "./call-errors.js";
 import type { Cancellation } from "./cancellation.js";
-import { type Upstream, UpstreamError } from "./upstream.js";
+import { allUnreachable, tryAnotherInstance } from "./reachability.js";
 
 /**
  * Server-, client- and bidi-streaming calls to backends with raw protobuf bytes each way, behind one
@@ -11,12 +12,12 @@ import { type Upstream, UpstreamError } from "./upstream.js";
  * one end. Flow control is explicit — `write()` returns false until `onDrain`, and `pause()`/`resume()`
  * stop grpc-js from reading, which lets HTTP/2 flow control slow the backend down.
  *
- * Instances are picked as for unary calls (`Upstream.candidates`). A call moves to the next instance only
- * when it cannot have reached the backend: it failed as "never connected" (the same test as unary calls)
- * before any response headers. The request messages written until then are replayed there, so they are
- * kept while the instance's channel is not READY — bounded by MAX_REPLAY_BYTES; past that the call is
- * not retried. (Write callbacks cannot tell delivery: grpc-js's own retry layer acknowledges writes into
- * its buffer before any transport exists.)
+ * Started by `Upstream.stream`, which picks the instances (picker.ts). A call moves to the next instance
+ * only by the upstream's one retry rule (reachability.ts): it cannot have reached the backend — it failed
+ * as "never connected" (call-errors.ts) before any response headers. The request messages written until
+ * then are replayed there, so they are kept while the instance's channel is not READY — bounded by
+ * MAX_REPLAY_BYTES; past that the call is not retried. (Write callbacks cannot tell delivery: grpc-js's
+ * own retry layer acknowledges writes into its buffer before any transport exists.)
  */
 
 /** Request bytes kept for a replay on another instance; beyond this the call is not moved. */
@@ -59,6 +60,13 @@ export interface StreamingCall {
   resume(): void;
 }
 
+/** What a streaming call needs of the upstream: the instances to try, in order, and their channels. */
+export interface StreamChannels {
+  /** Throws the 503 when no instance serves the method. */
+  candidates(method: CatalogMethod): BackendInstance[];
+  client(instance: BackendInstance): grpc.Client;
+}
+
 /** What one attempt (one instance) saw: headers mean it was delivered; the error grpc-js reported. */
 interface Attempt {
   headers: grpc.Metadata | undefined;
@@ -79,7 +87,7 @@ const keepBytes = (bytes: Buffer): Buffer => bytes;
  * `request` is the one request message and `write`/`end` must not be used.
  */
 export function startStreamingCall(
-  upstream: Upstream,
+  upstream: StreamChannels,
   method: CatalogMethod,
   request: Uint8Array | undefined,
   options: StreamingCallOptions,
@@ -89,7 +97,7 @@ export function startStreamingCall(
 }
 
 class RetryingStreamingCall implements StreamingCall {
-  readonly #upstream: Upstream;
+  readonly #upstream: StreamChannels;
   readonly #method: CatalogMethod;
   readonly #request: Uint8Array | undefined;
   readonly #options: StreamingCallOptions;
@@ -110,7 +118,7 @@ class RetryingStreamingCall implements StreamingCall {
   #finished = false;
 
   constructor(
-    upstream: Upstream,
+    upstream: StreamChannels,
     method: CatalogMethod,
     request: Uint8Array | undefined,
     options: StreamingCallOptions,
@@ -281,21 +289,25 @@ class RetryingStreamingCall implements StreamingCall {
       this.#finish({ ok: true, trailers: status.metadata, instance });
       return;
     }
-    const error = serviceError(attempt.error, status);
-    const replayable = this.#replay !== undefined && attempt.headers === undefined;
-    if (replayable && neverConnected(error) && !this.#cancelled) {
+    const failure = failureFromGrpcJs(serviceError(attempt.error, status), attempt.headers !== undefined);
+    // Moving also needs every request message written so far (see #replay).
+    if (
+      this.#replay !== undefined &&
+      !this.#cancelled &&
+      tryAnotherInstance(failure, this.#options.cancellation)
+    ) {
       if (this.#attempt + 1 < this.#candidates.length) {
         this.#next();
         return;
       }
       this.#finish({
         ok: false,
-        error: errors.noInstance(this.#method.service, `${this.#candidates.length} instance(s) unreachable`),
+        error: allUnreachable(this.#method, this.#candidates.length),
         instance: undefined,
       });
       return;
     }
-    this.#finish({ ok: false, error: new UpstreamError(error, instance), instance });
+    this.#finish({ ok: false, error: new UpstreamError(failure, instance), instance });
   }
 
   #finish(end: StreamEnd): void {
@@ -317,15 +329,4 @@ function serviceError(error: unknown, status: grpc.StatusObject): grpc.ServiceEr
     details: status.details,
     metadata: status.metadata,
   });
-}
-
-// Keep in step with upstream.ts: grpc-js reports a call that never got a transport as UNAVAILABLE "No
-// connection established" (the channel is in TRANSIENT_FAILURE) or with the connect error itself.
-function neverConnected(error: grpc.ServiceError): boolean {
-  return (
-    error.code === grpc.status.UNAVAILABLE &&
-    /No connection established|ECONNREFUSED|connect E|Name resolution failed|getaddrinfo/i.test(
-      error.details ?? "",
-    )
-  );
 }

@@ -1,35 +1,52 @@
 import * as grpc from "@grpc/grpc-js";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import { type Code, errors, GatewayError } from "../errors.js";
-import type { BackendInstance } from "../registry/registry.js";
+import { Code, GatewayError } from "../errors.js";
+import type { BackendInstance, BackendSet } from "../registry/registry.js";
+import { type CallFailure, failureFromGrpcJs, UpstreamError } from "./call-errors.js";
+import { UpstreamCallRecord } from "./call-record.js";
 import type { Cancellation } from "./cancellation.js";
 import type { ChannelPool } from "./channel-pool.js";
-import type { H2CallError } from "./h2-unary.js";
+import type { H2UnaryResult } from "./h2-unary.js";
+import { InstancePicker } from "./picker.js";
+import { allUnreachable, tryAnotherInstance } from "./reachability.js";
+import {
+  type StreamChannels,
+  type StreamingCall,
+  type StreamingCallHandlers,
+  type StreamingCallOptions,
+  startStreamingCall,
+} from "./streaming-calls.js";
 
-/** A failed backend call: the gRPC status as a GatewayError, with the trailers the backend sent. */
-export class UpstreamError extends GatewayError {
-  readonly trailers: grpc.Metadata;
-  readonly instance: BackendInstance | undefined;
-  constructor(error: grpc.ServiceError, instance: BackendInstance | undefined) {
-    super(error.code as Code, error.details || grpc.status[error.code] || "backend error", { cause: error });
-    this.trailers = error.metadata ?? new grpc.Metadata();
-    this.instance = instance;
-  }
-}
+export { UpstreamError } from "./call-errors.js";
+export { UpstreamCallRecord } from "./call-record.js";
 
 export interface UnaryCallOptions {
   metadata: grpc.Metadata;
   /** Absolute deadline (epoch ms); undefined = none. */
   deadline: number | undefined;
   /** Cancelled when the HTTP client goes away: the gRPC call is cancelled at once. */
-  cancellation?: Cancellation;
+  cancellation?: Cancellation | undefined;
 }
 
-export interface UnaryResult {
-  message: Buffer;
-  headers: grpc.Metadata;
-  trailers: grpc.Metadata;
-  instance: BackendInstance;
+/** A unary call's answer: the response message, header and trailer metadata, the instance that answered. */
+export type UnaryResult = H2UnaryResult;
+
+/**
+ * Watches the backend calls of the upstream (telemetry; later policies): attached once, told about every
+ * call, unary or stream, instead of wrapping or subclassing the Upstream.
+ */
+export interface UpstreamInterceptor {
+  /**
+   * A call ended, after any retries: exactly once per call, also when no instance was reached.
+   * `cancellation` is the request's (one per HTTP request), where per-request observations are kept.
+   */
+  onCallEnd(call: UpstreamCallRecord, cancellation: Cancellation | undefined): void;
+}
+
+export interface UpstreamOptions {
+  pool: ChannelPool;
+  /** Told about every call's end. Default none. */
+  interceptors?: readonly UpstreamInterceptor[];
 }
 
 // Raw bytes in and out: the codec already produced protobuf bytes, so grpc-js must not touch them.
@@ -37,54 +54,102 @@ const passThrough = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? byt
 const keepBytes = (bytes: Buffer): Buffer => bytes;
 
 /**
- * Calls backends: picks an instance that serves the method (round robin, skipping channels that are
- * failing to connect) and retries on another instance only when the call cannot have reached the
- * backend — a connection that was never established — never after a request may have been delivered.
+ * The one call stack to backends, unary and streaming: one instance picker (picker.ts), one retry rule
+ * (reachability.ts), one error classification (call-errors.ts) and the interceptors. Unary calls to
+ * plaintext instances travel on the own HTTP/2 client (h2-unary.ts), everything else on grpc-js
+ * (channel-pool.ts); instances are ranked by the health of the connection the call will use.
  */
 export class Upstream {
   readonly #pool: ChannelPool;
-  readonly #cursor = new Map<string, number>();
+  readonly #picker = new InstancePicker();
+  readonly #interceptors: readonly UpstreamInterceptor[];
+  readonly #streamChannels: StreamChannels;
 
-  constructor(pool: ChannelPool) {
-    this.#pool = pool;
-  }
-
-  /** Instances to try for one call, in order: the round-robin choice first, failing channels last. */
-  candidates(method: CatalogMethod): BackendInstance[] {
-    const all = method.instances;
-    if (all.length === 0) throw errors.noInstance(method.service, "no instance serves this method");
-    if (all.length === 1) return all as BackendInstance[];
-    const start = (this.#cursor.get(method.path) ?? 0) % all.length;
-    this.#cursor.set(method.path, start + 1);
-    // One pass, round-robin order from `start`, channels that are failing to connect moved to the end.
-    const healthy: BackendInstance[] = [];
-    const failing: BackendInstance[] = [];
-    for (let i = 0; i < all.length; i++) {
-      const instance = all[(start + i) % all.length]!;
-      (this.#pool.isFailing(instance) ? failing : healthy).push(instance);
-    }
-    return failing.length === 0 ? healthy : healthy.concat(failing);
-  }
-
-  client(instance: BackendInstance): grpc.Client {
-    return this.#pool.client(instance);
+  constructor(options: UpstreamOptions) {
+    this.#pool = options.pool;
+    this.#interceptors = options.interceptors ?? [];
+    const { pool } = options;
+    this.#streamChannels = {
+      candidates: (method) => this.#picker.candidates(method, pool.isChannelFailing),
+      client: (instance) => pool.client(instance),
+    };
   }
 
   async unary(method: CatalogMethod, request: Uint8Array, options: UnaryCallOptions): Promise<UnaryResult> {
-    const candidates = this.candidates(method);
-    let lastError: unknown;
-    for (const instance of candidates) {
-      try {
-        return await this.#unaryOnce(instance, method.path, request, options);
-      } catch (error) {
-        lastError = error;
-        if (!(error instanceof NotDeliveredError) || options.cancellation?.cancelled) break;
+    const started = performance.now();
+    try {
+      const candidates = this.#picker.candidates(method, this.#pool.isUnaryFailing);
+      for (const instance of candidates) {
+        let failure: unknown;
+        try {
+          const result = await this.#unaryOnce(instance, method.path, request, options);
+          this.#ended(method, instance, Code.OK, started, false, options.cancellation);
+          return result;
+        } catch (error) {
+          failure = error;
+        }
+        if ((failure as Partial<CallFailure>).notDelivered !== true) {
+          throw new UpstreamError(failure as CallFailure, instance);
+        }
+        if (!tryAnotherInstance(failure, options.cancellation)) break;
       }
+      throw allUnreachable(method, candidates.length);
+    } catch (error) {
+      const code = error instanceof GatewayError ? error.code : Code.UNKNOWN;
+      const instance = error instanceof UpstreamError ? error.instance : undefined;
+      this.#ended(method, instance, code, started, false, options.cancellation);
+      throw error;
     }
-    if (lastError instanceof NotDeliveredError) {
-      throw errors.noInstance(method.service, `${candidates.length} instance(s) unreachable`);
+  }
+
+  /**
+   * Starts a server-, client- or bidi-streaming call (its kind decides the shape; streaming-calls.ts).
+   * For server streaming, `request` is the one request message and `write`/`end` must not be used.
+   */
+  stream(
+    method: CatalogMethod,
+    request: Uint8Array | undefined,
+    options: StreamingCallOptions,
+    handlers: StreamingCallHandlers,
+  ): StreamingCall {
+    if (this.#interceptors.length === 0) {
+      return startStreamingCall(this.#streamChannels, method, request, options, handlers);
     }
-    throw lastError;
+    const started = performance.now();
+    const { onEnd } = handlers;
+    return startStreamingCall(this.#streamChannels, method, request, options, {
+      ...handlers,
+      onEnd: (end) => {
+        const code = end.ok ? Code.OK : end.error.code;
+        this.#ended(method, end.instance, code, started, true, options.cancellation);
+        onEnd.call(handlers, end);
+      },
+    });
+  }
+
+  /** Closes the connections of instances no longer in the set. */
+  retain(backends: BackendSet): void {
+    this.#pool.retain(backends);
+  }
+
+  #ended(
+    method: CatalogMethod,
+    instance: BackendInstance | undefined,
+    grpcCode: number,
+    started: number,
+    streaming: boolean,
+    cancellation: Cancellation | undefined,
+  ): void {
+    const interceptors = this.#interceptors;
+    if (interceptors.length === 0) return;
+    const record = new UpstreamCallRecord(
+      method,
+      instance?.address,
+      grpcCode,
+      performance.now() - started,
+      streaming,
+    );
+    for (const interceptor of interceptors) interceptor.onCallEnd(record, cancellation);
   }
 
   #unaryOnce(
@@ -93,21 +158,14 @@ export class Upstream {
     request: Uint8Array,
     options: UnaryCallOptions,
   ): Promise<UnaryResult> {
-    const lean = this.#pool.unaryTransport(instance);
-    if (lean) {
-      return lean
-        .call(instance, path, request, {
-          metadata: options.metadata,
-          deadline: options.deadline,
-          cancellation: options.cancellation,
-          maxResponseBytes: this.#pool.maxResponseBytes,
-        })
-        .then(
-          (result) => ({ ...result, instance }),
-          (error: H2CallError) => {
-            throw error.notDelivered ? new NotDeliveredError(error) : new UpstreamError(error, instance);
-          },
-        );
+    const own = this.#pool.unaryTransport(instance);
+    if (own) {
+      return own.call(instance, path, request, {
+        metadata: options.metadata,
+        deadline: options.deadline,
+        cancellation: options.cancellation,
+        maxResponseBytes: this.#pool.maxResponseBytes,
+      });
     }
     return new Promise((resolve, reject) => {
       let headers: grpc.Metadata | undefined;
@@ -136,11 +194,7 @@ export class Upstream {
         stopListening?.();
         const error = outcome?.error;
         if (error) {
-          reject(
-            headers === undefined && neverConnected(error)
-              ? new NotDeliveredError(error)
-              : new UpstreamError(error, instance),
-          );
+          reject(failureFromGrpcJs(error, headers !== undefined));
           return;
         }
         resolve({
@@ -153,22 +207,4 @@ export class Upstream {
       const stopListening = options.cancellation?.onCancel(() => call.cancel());
     });
   }
-}
-
-/** The call failed before a connection to the instance existed: safe to send elsewhere. */
-class NotDeliveredError extends Error {
-  constructor(cause: grpc.ServiceError) {
-    super(cause.details, { cause });
-  }
-}
-
-// grpc-js reports a call that never got a transport as UNAVAILABLE "No connection established" (the
-// channel is in TRANSIENT_FAILURE) or with the connect error itself; a dropped connection says otherwise.
-function neverConnected(error: grpc.ServiceError): boolean {
-  return (
-    error.code === grpc.status.UNAVAILABLE &&
-    /No connection established|ECONNREFUSED|connect E|Name resolution failed|getaddrinfo/i.test(
-      error.details ?? "",
-    )
-  );
 }
