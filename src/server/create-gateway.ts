@@ -15,11 +15,10 @@ import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
 import { type RouteTable, readHttpRulesFile } from "../router/index.js";
 import { createLogger, routeGrpcLogs } from "../telemetry/logger.js";
-import { createUpstreamTelemetry } from "../telemetry/measured-upstream.js";
+import { MeasuredUpstream } from "../telemetry/measured-upstream.js";
 import { createPrometheusMetrics } from "../telemetry/metrics.js";
 import { backendChannelOptions } from "../upstream/backend-tls.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
-import { Upstream } from "../upstream/upstream.js";
 import { buildPublicApp } from "./build-app.js";
 import { frontOptionsFromConfig } from "./front-options.js";
 
@@ -90,7 +89,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
     metrics: prometheus.metrics,
   });
-  const upstream = new Upstream({ pool, interceptors: [createUpstreamTelemetry(prometheus.metrics)] });
+  const upstream = new MeasuredUpstream(pool, prometheus.metrics);
   const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
   const gateway = new Gateway({
     schemaSync,
@@ -122,6 +121,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     front,
     telemetry: {
       metrics: prometheus.metrics,
+      upstreamCall: (cancellation) => upstream.callFor(cancellation),
       // Both run once per request, only when the reply did not already say (errors before the backend call,
       // REST routes' templates for the log line): a trie lookup, no template parsing.
       methodFor: (verb, path) => {

@@ -40,6 +40,7 @@ export function createBackendCredentials(files: BackendTlsFiles): grpc.ChannelCr
 export function backendChannelOptions(config: GatewayConfig): ChannelPoolOptions {
   return {
     maxResponseBytes: config.maxResponseBytes,
+    maxBackendHeaderBytes: config.maxBackendHeaderBytes,
     tlsCredentials: createBackendCredentials({
       caFile: config.backendCa,
       certFile: config.backendCert,

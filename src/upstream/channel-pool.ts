@@ -6,6 +6,8 @@ import { H2UnaryTransport } from "./h2-unary.js";
 export interface ChannelPoolOptions {
   /** Max response message size accepted from backends, bytes. Default 16 MiB. */
   maxResponseBytes?: number;
+  /** Largest response header list taken on the own HTTP/2 transport, bytes. Default 256 KiB. */
+  maxBackendHeaderBytes?: number;
   /** Credentials for instances whose metadata asks for TLS (src/upstream/backend-tls.ts). Default: system roots. */
   tlsCredentials?: grpc.ChannelCredentials;
   /** Name TLS backends' certificates are verified against instead of the dialed host. Default: none. */
@@ -30,9 +32,10 @@ export class ChannelPool {
   readonly #channels = new Map<string, grpc.Client>();
   readonly #options: Required<Pick<ChannelPoolOptions, "maxResponseBytes">> &
     Pick<ChannelPoolOptions, "tlsServerName" | "compression"> & { tls: grpc.ChannelCredentials };
-  readonly #h2 = new H2UnaryTransport();
+  readonly #h2: H2UnaryTransport;
 
   constructor(options: ChannelPoolOptions = {}) {
+    this.#h2 = new H2UnaryTransport({ maxHeaderListBytes: options.maxBackendHeaderBytes });
     this.#options = {
       maxResponseBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
       tls: options.tlsCredentials ?? grpc.credentials.createSsl(),

@@ -67,23 +67,20 @@ const MAX_STREAM_ID = 0x7fff_ffff;
 const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_WINDOW = 0x7fff_ffff;
 /**
- * Largest response header list accepted (RFC 9113 §6.5.2 size: name + value + 32 octets per field),
- * advertised as SETTINGS_MAX_HEADER_LIST_SIZE: 16 times gRPC core's default metadata limit (16 KiB), so
+ * Default largest response header list accepted (RFC 9113 §6.5.2 size: name + value + 32 octets per
+ * field), advertised as SETTINGS_MAX_HEADER_LIST_SIZE: 16 times gRPC core's default metadata limit (16 KiB), so
  * no real backend comes near it, while a backend sending an endless or self-expanding header block
  * costs at most this much per connection before the connection is failed (issue 13).
  */
-const MAX_HEADER_LIST_BYTES = 256 << 10;
+const DEFAULT_MAX_HEADER_LIST_BYTES = 256 << 10;
 /**
- * Largest header block on the wire (HEADERS + CONTINUATION payloads, buffered until END_HEADERS): an
- * encoder never needs more octets than the list decodes to (a literal costs its octets plus a few
- * length octets, against 32 of list overhead per field).
+ * The largest header block on the wire (HEADERS + CONTINUATION payloads, buffered until END_HEADERS) is
+ * the list limit: an encoder never needs more octets than the list decodes to (a literal costs its
+ * octets plus a few length octets, against 32 of list overhead per field). CONTINUATION frames per
+ * header block are bounded to a block at the size limit in 4 KiB frames: that bounds the per-frame cost
+ * of a flood of tiny or empty frames, which no byte limit catches (CVE-2024-27316; nghttp2 allows 8).
  */
-const MAX_HEADER_BLOCK_BYTES = MAX_HEADER_LIST_BYTES;
-/**
- * CONTINUATION frames per header block: a block at the size limit in 4 KiB frames. Bounds the per-frame
- * cost of a flood of tiny or empty frames, which no byte limit catches (CVE-2024-27316; nghttp2 allows 8).
- */
-const MAX_CONTINUATION_FRAMES = MAX_HEADER_BLOCK_BYTES / 4096;
+const CONTINUATION_FRAME_BYTES = 4096;
 /**
  * Request header lists up to this size are sent before the peer's first SETTINGS arrives; larger ones
  * wait for it (one round trip, on a new connection only) so that its SETTINGS_MAX_HEADER_LIST_SIZE is
@@ -140,11 +137,15 @@ interface StreamState {
 export interface H2ConnectionOptions {
   host: string;
   port: number;
+  /** Largest response header list accepted (`--max-backend-header-bytes`). Default 256 KiB. */
+  maxHeaderListBytes?: number | undefined;
 }
 
 export class H2Connection {
   readonly #socket: net.Socket;
-  readonly #decoder = new HpackDecoder(4096, MAX_HEADER_LIST_BYTES);
+  readonly #decoder: HpackDecoder;
+  readonly #maxHeaderBlockBytes: number;
+  readonly #maxContinuationFrames: number;
   readonly #streams = new Map<number, StreamState>();
   /** Calls waiting for a stream slot (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly #queued: StreamState[] = [];
@@ -180,6 +181,10 @@ export class H2Connection {
   onConnect: (() => void) | undefined;
 
   constructor(options: H2ConnectionOptions) {
+    const maxHeaderListBytes = options.maxHeaderListBytes ?? DEFAULT_MAX_HEADER_LIST_BYTES;
+    this.#decoder = new HpackDecoder(4096, maxHeaderListBytes);
+    this.#maxHeaderBlockBytes = maxHeaderListBytes;
+    this.#maxContinuationFrames = Math.ceil(maxHeaderListBytes / CONTINUATION_FRAME_BYTES);
     this.#socket = net.connect({ host: options.host, port: options.port });
     this.#socket.setNoDelay(true);
     // Detects a backend host that vanished without closing the connection.
@@ -208,7 +213,7 @@ export class H2Connection {
     settings.writeUInt16BE(Setting.MaxFrameSize, 12);
     settings.writeUInt32BE(MAX_RECEIVE_FRAME, 14);
     settings.writeUInt16BE(Setting.MaxHeaderListSize, 18);
-    settings.writeUInt32BE(MAX_HEADER_LIST_BYTES, 20);
+    settings.writeUInt32BE(maxHeaderListBytes, 20);
     this.#write(PREFACE);
     this.#write(frame(FrameType.Settings, 0, 0, settings));
     this.#write(windowUpdate(0, CONNECTION_RECEIVE_WINDOW - DEFAULT_WINDOW));
@@ -472,12 +477,20 @@ export class H2Connection {
       if (block.length < 5) throw new ConnectionError(H2Error.FrameSizeError, "Bad HEADERS priority");
       block = block.subarray(5);
     }
-    if (block.length > MAX_HEADER_BLOCK_BYTES) throw headerBlockTooLarge();
+    if (block.length > this.#maxHeaderBlockBytes) throw this.#headerBlockTooLarge();
     if (!(flags & Flag.EndHeaders)) {
       this.#continuation = { id, flags, fragments: [Buffer.from(block)], octets: block.length, frames: 0 };
       return;
     }
     this.#onHeaderBlock(id, flags, block);
+  }
+
+  /** RFC 9113 §10.5: a peer sending more header block than we take is treated as an attack. */
+  #headerBlockTooLarge(): ConnectionError {
+    return new ConnectionError(
+      H2Error.EnhanceYourCalm,
+      `Header block above ${this.#maxHeaderBlockBytes} bytes or ${this.#maxContinuationFrames} CONTINUATION frames`,
+    );
   }
 
   #onContinuation(flags: number, id: number, payload: Buffer): void {
@@ -486,8 +499,8 @@ export class H2Connection {
       throw new ConnectionError(H2Error.ProtocolError, "Unexpected CONTINUATION");
     }
     pending.octets += payload.length;
-    if (pending.octets > MAX_HEADER_BLOCK_BYTES || ++pending.frames > MAX_CONTINUATION_FRAMES) {
-      throw headerBlockTooLarge();
+    if (pending.octets > this.#maxHeaderBlockBytes || ++pending.frames > this.#maxContinuationFrames) {
+      throw this.#headerBlockTooLarge();
     }
     pending.fragments.push(Buffer.from(payload));
     if (!(flags & Flag.EndHeaders)) return;
@@ -501,7 +514,7 @@ export class H2Connection {
       // Decoded even for streams we no longer track: the dynamic table is shared by the connection.
       fields = this.#decoder.decode(block);
     } catch (error) {
-      // Also a list above MAX_HEADER_LIST_BYTES: decoding stopped, so the table is out of step with the
+      // Also a list above the header list limit: decoding stopped, so the table is out of step with the
       // peer's (RFC 9113 §10.5.1 allows closing the connection rather than processing the block).
       if (error instanceof HpackError) throw new ConnectionError(H2Error.CompressionError, error.message);
       throw error;
@@ -708,14 +721,6 @@ function goAway(lastStreamId: number, code: number): Buffer {
   payload.writeUInt32BE(lastStreamId, 0);
   payload.writeUInt32BE(code, 4);
   return frame(FrameType.GoAway, 0, 0, payload);
-}
-
-/** RFC 9113 §10.5: a peer sending more header block than we take is treated as an attack. */
-function headerBlockTooLarge(): ConnectionError {
-  return new ConnectionError(
-    H2Error.EnhanceYourCalm,
-    `Header block above ${MAX_HEADER_BLOCK_BYTES} bytes or ${MAX_CONTINUATION_FRAMES} CONTINUATION frames`,
-  );
 }
 
 /** Strips the PADDED flag's pad length byte and padding (RFC 9113 §6.1). */

@@ -83,7 +83,13 @@ interface Failing {
 export class H2UnaryTransport {
   readonly #connections = new Map<string, ConnectionEntry>();
   readonly #failing = new Map<string, Failing>();
+  readonly #maxHeaderListBytes: number | undefined;
   #closed = false;
+
+  /** `maxHeaderListBytes`: largest response header list taken from a backend (H2Connection's default: 256 KiB). */
+  constructor(options: { maxHeaderListBytes?: number | undefined } = {}) {
+    this.#maxHeaderListBytes = options.maxHeaderListBytes;
+  }
 
   close(): void {
     this.#closed = true;
@@ -123,7 +129,10 @@ export class H2UnaryTransport {
       }
       return existing;
     }
-    const connection = new H2Connection(splitAddress(address));
+    const connection = new H2Connection({
+      ...splitAddress(address),
+      maxHeaderListBytes: this.#maxHeaderListBytes,
+    });
     const entry: ConnectionEntry = {
       connection,
       authority,
