@@ -172,12 +172,26 @@ export const errors = {
     new GatewayError(Code.UNAVAILABLE, `no reachable backend instance for ${service}: ${reason}`),
 } as const;
 
-/** An invalid configuration value. The CLI prints one line per problem and exits non-zero. */
+/** One invalid configuration value: the option (flag or key) and what is wrong with it. */
+export interface ConfigProblem {
+  option: string;
+  problem: string;
+}
+
+/**
+ * An invalid configuration: one or more problems, each naming its option. The message has one line per
+ * problem (`option: problem`); the CLI prints each and exits non-zero.
+ */
 export class GatewayConfigError extends Error {
+  /** The option of the first problem. */
   readonly option: string;
-  constructor(option: string, problem: string) {
-    super(`${option}: ${problem}`);
+  /** Every problem, the first included. */
+  readonly optionProblems: readonly ConfigProblem[];
+  constructor(option: string, problem: string, ...more: ConfigProblem[]) {
+    const all = [{ option, problem }, ...more];
+    super(all.map((p) => `${p.option}: ${p.problem}`).join("\n"));
     this.name = "GatewayConfigError";
     this.option = option;
+    this.optionProblems = all;
   }
 }

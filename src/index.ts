@@ -1,8 +1,10 @@
 /** Refract's public API. */
 
+export type { BackendStatus, GatewayStatus, InstanceStatus } from "./admin/gateway-status.js";
 export type { JsonOptions } from "./codec/codec.js";
-export { DEFAULT_CONFIG, type GatewayConfig } from "./config/config.js";
-export { Code, GatewayError, httpStatusFromCode } from "./errors.js";
+export { DEFAULT_CONFIG, type GatewayConfig, type GatewayOptions } from "./config/config.js";
+export { validateGatewayOptions } from "./config/validate-options.js";
+export { Code, type ConfigProblem, GatewayConfigError, GatewayError, httpStatusFromCode } from "./errors.js";
 export { createEtcdRegistry, type EtcdRegistryOptions } from "./registry/etcd-registry.js";
 export {
   type RegisterBackendOptions,

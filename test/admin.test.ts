@@ -48,6 +48,37 @@ describe("admin listener", () => {
     assert.ok(body.catalog.methods >= 16);
   });
 
+  test("status(): the facts behind /readyz, /admin/backends and /admin/routes, as a frozen copy", async () => {
+    const status = h.gateway.status();
+    const ready = (await (await fetch(`${h.adminUrl}/readyz`)).json()) as Json;
+    const backends = (await (await fetch(`${h.adminUrl}/admin/backends`)).json()) as Json;
+    const routes = (await (await fetch(`${h.adminUrl}/admin/routes`)).json()) as { routes: RouteRow[] };
+    assert.equal(status.ready, true);
+    assert.deepEqual(status.reasons, ready.reasons);
+    assert.deepEqual(status.registry, ready.registry);
+    assert.deepEqual(
+      { built: status.catalog.built, generation: status.catalog.generation, methods: status.catalog.methods },
+      ready.catalog,
+    );
+    assert.equal(status.catalog.routes, routes.routes.filter((r) => r.active).length);
+    assert.deepEqual(status.catalog.problems, backends.problems);
+    assert.deepEqual(JSON.parse(JSON.stringify(status.backends)), backends.backends);
+    assert.ok(Object.isFrozen(status) && Object.isFrozen(status.backends[0]?.instances[0]));
+    // The public object is narrow: apps, lifecycle and status, no internals.
+    const { createGateway: create } = await import("../src/index.js");
+    const narrow = await create({
+      registry: createMutableRegistry(),
+      logger: createLogger({ level: "silent" }),
+    });
+    try {
+      assert.deepEqual(Object.keys(narrow).sort(), ["adminApp", "app", "close", "start", "status"]);
+      assert.equal(narrow.status().ready, false);
+      assert.deepEqual(narrow.status().reasons, ["registry not loaded yet", "no catalog built yet"]);
+    } finally {
+      await narrow.close();
+    }
+  });
+
   test("the admin routes are not on the public port, nor the public ones on the admin port", async () => {
     assert.equal((await fetch(`${h.publicUrl}/metrics`)).status, 404);
     assert.equal((await fetch(`${h.publicUrl}/readyz`)).status, 404);

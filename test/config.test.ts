@@ -8,6 +8,8 @@ import { promisify } from "node:util";
 import { README_PATH, withOptionsTable } from "../scripts/gen-options-table.js";
 import { loadConfig } from "../src/config/load-config.js";
 import { envName, OPTION_SPECS } from "../src/config/options.js";
+import { GatewayConfigError } from "../src/errors.js";
+import { createGateway } from "../src/index.js";
 
 const run = promisify(execFile);
 
@@ -115,6 +117,69 @@ describe("configuration sources", () => {
     assert.ok(result.ok);
     assert.equal(result.config.shutdownGraceMs, 10_000);
     assert.equal(result.config.docs, true);
+  });
+});
+
+describe("one validation for every way in", () => {
+  test("createGateway() rejects a bad option with a GatewayConfigError naming it, before opening anything", async () => {
+    await assert.rejects(
+      createGateway({ maxRequestBytes: -1 }),
+      (error: unknown) =>
+        error instanceof GatewayConfigError &&
+        error.option === "maxRequestBytes" &&
+        /^maxRequestBytes: must be >= 1$/.test(error.message),
+    );
+    await assert.rejects(
+      createGateway({ json: { maxDepth: 0 } }),
+      (error: unknown) => error instanceof GatewayConfigError && error.option === "json.maxDepth",
+    );
+    await assert.rejects(
+      createGateway({ backendJson: { users: { enumsAsInts: "yes" as unknown as boolean } } }),
+      (error: unknown) =>
+        error instanceof GatewayConfigError && error.option === "backendJson.users.enumsAsInts",
+    );
+  });
+
+  test("the component knobs are options: flags with units, config keys named with theirs", () => {
+    const result = loadConfig({
+      argv: [
+        "--reflection-timeout",
+        "3s",
+        "--max-reflection-bytes",
+        "128MiB",
+        "--pending-schema-wait",
+        "0",
+        "--max-header-count",
+        "50",
+        "--max-backend-header-bytes",
+        "64KiB",
+        "--etcd-dial-timeout",
+        "1s",
+        "--etcd-retry-max",
+        "30s",
+      ],
+      env: { REFRACT_ETCD_START_TIMEOUT: "500ms" },
+    });
+    assert.ok(result.ok, JSON.stringify(result));
+    const c = result.config;
+    assert.deepEqual(
+      [c.reflectionTimeoutMs, c.maxReflectionBytes, c.pendingSchemaWaitMs, c.maxHeaderCount],
+      [3000, 128 * 1024 ** 2, 0, 50],
+    );
+    assert.equal(c.maxBackendHeaderBytes, 64 * 1024);
+    assert.deepEqual([c.etcdDialTimeoutMs, c.etcdStartTimeoutMs, c.etcdRetryMaxMs], [1000, 500, 30_000]);
+    const withFile = loadConfig({
+      argv: ["--config", "r.yaml"],
+      env: {},
+      readFile: () => "etcdRetryInitialMs: 50ms\n",
+    });
+    assert.ok(withFile.ok);
+    assert.equal(withFile.config.etcdRetryInitialMs, 50);
+    const bad = loadConfig({ argv: ["--reflection-timeout", "0", "--max-header-count", "0"], env: {} });
+    assert.deepEqual(bad.ok ? [] : [...bad.problems].sort(), [
+      "--max-header-count: must be >= 1",
+      "--reflection-timeout: must be > 0",
+    ]);
   });
 });
 

@@ -3,7 +3,10 @@ import { describe, test } from "node:test";
 import pino from "pino";
 import type { RunningBackend } from "../fixtures/backends.js";
 import { startInventoryBackend } from "../fixtures/inventory.js";
-import { createGateway, type RunningGateway } from "../src/index.js";
+import {
+  createGatewayInternals as createGateway,
+  type GatewayInternals as RunningGateway,
+} from "../src/server/create-gateway.js";
 import { createMutableRegistry } from "./helpers/gateway-harness.js";
 import { waitFor } from "./helpers/wait.js";
 

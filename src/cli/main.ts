@@ -5,7 +5,7 @@ import type { GatewayConfig } from "../config/config.js";
 import { helpText, loadConfig } from "../config/load-config.js";
 import type { StaticBackend } from "../config/static-backend.js";
 import { GatewayConfigError } from "../errors.js";
-import { createGateway, type RunningGateway } from "../server/create-gateway.js";
+import { createGatewayInternals, type GatewayInternals } from "../server/create-gateway.js";
 import { createLogger } from "../telemetry/logger.js";
 import { catchStopSignals, type StopSignal } from "./stop-signal.js";
 import { isWorkerProcess, serveAsWorker, superviseWorkers } from "./workers.js";
@@ -80,7 +80,7 @@ interface ServeOptions {
 async function serve(config: GatewayConfig, stop: StopSignal, options: ServeOptions): Promise<number> {
   if (stop.stopping) return 0;
   if (isWorkerProcess()) {
-    const gateway = await createGateway({ ...config, listenAdmin: false });
+    const gateway = await createGatewayInternals({ ...config, listenAdmin: false });
     const { publicUrl } = await gateway.start();
     if (!stop.stopping) serveAsWorker(gateway, publicUrl);
     return closeOnStop(gateway, stop);
@@ -97,7 +97,7 @@ async function serve(config: GatewayConfig, stop: StopSignal, options: ServeOpti
       ...(options.onReady ? { onReady: options.onReady } : {}),
     });
   }
-  const gateway = await createGateway(config);
+  const gateway = await createGatewayInternals(config);
   const { publicUrl, adminUrl } = await gateway.start();
   if (!stop.stopping) options.onReady?.(publicUrl, adminUrl);
   return closeOnStop(gateway, stop);
@@ -123,7 +123,7 @@ Press Ctrl-C to stop.
 }
 
 /** Resolves with the exit code once SIGTERM/SIGINT (perhaps received during start-up) has stopped the gateway. */
-async function closeOnStop(gateway: RunningGateway, stop: StopSignal): Promise<number> {
+async function closeOnStop(gateway: GatewayInternals, stop: StopSignal): Promise<number> {
   const signal = await stop.received;
   gateway.logger.info({ signal }, "shutting down");
   try {

@@ -2,7 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { AggregatorRegistry } from "prom-client";
-import type { RunningGateway } from "../server/create-gateway.js";
+import type { GatewayInternals } from "../server/create-gateway.js";
 import type { StopSignal } from "./stop-signal.js";
 
 /**
@@ -231,7 +231,10 @@ function safeJson(text: string): unknown {
  * Runs in a worker: tells the supervisor when it listens, answers its admin questions from the
  * worker's own admin app (no socket: `inject`), and contributes its metrics to the cluster total.
  */
-export function serveAsWorker(gateway: RunningGateway, publicUrl: string): void {
+export function serveAsWorker(
+  gateway: Pick<GatewayInternals, "adminApp" | "metricsRegistry">,
+  publicUrl: string,
+): void {
   // During shutdown the supervisor may already be gone: a failed send is not worth a crash.
   const send = (message: ToSupervisor): void => {
     if (process.connected) process.send?.(message, undefined, undefined, () => {});

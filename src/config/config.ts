@@ -18,8 +18,27 @@ export interface GatewayConfig {
   etcd: string[];
   /** Key prefix of backend registrations in etcd. Default `/refract/backends/`. */
   etcdPrefix: string;
+  /** Deadline of each list (and watch confirmation) against etcd. Default 5 s. */
+  etcdDialTimeoutMs: number;
+  /** How long start-up waits for the first etcd list before serving with an empty set. Default 5 s. */
+  etcdStartTimeoutMs: number;
+  /** First retry delay after an etcd failure (doubled, jittered, up to the caps below). Default 200 ms. */
+  etcdRetryInitialMs: number;
+  /** Cap of the etcd retry delay after etcd answered with an error. Default 10 s. */
+  etcdRetryMaxMs: number;
+  /** Cap of the etcd retry delay while no endpoint answers at all. Default 1 s. */
+  etcdUnreachableRetryMaxMs: number;
   /** Periodic schema refresh per instance (jittered). Default 30 s; 0 disables. */
   refreshIntervalMs: number;
+  /** Deadline of one reflection fetch (every request of one schema download). Default 10 s. */
+  reflectionTimeoutMs: number;
+  /** Largest reflection answer accepted from a backend, bytes. Default 64 MiB. */
+  maxReflectionBytes: number;
+  /**
+   * How long a call waits for a pending first schema fetch of its backend before 503 (404 for an unknown
+   * path); start() waits as long for the first fetches. Default 2 s; 0 = no waiting.
+   */
+  pendingSchemaWaitMs: number;
   /** Google service-config YAML with `http.rules`, for backends whose reflection drops options. */
   httpRulesFile: string | undefined;
   /** Origins allowed by CORS (exact `scheme://host[:port]`, or `*` without credentials). Default none. */
@@ -50,6 +69,8 @@ export interface GatewayConfig {
   backendServerName: string | undefined;
   /** Largest request head (request line + headers) accepted; 431 above it. Default 16 KiB. */
   maxHeaderBytes: number;
+  /** Header fields an HTTP/1.1 request may have; 431 above it. Default 1000 (Node's own count). */
+  maxHeaderCount: number;
   /** Concurrent streams per HTTP/2 connection. Default 100. */
   maxConcurrentStreams: number;
   /** Requests (streams and WebSockets included) in flight at once; 503 above it. Default 0 = no limit. */
@@ -66,6 +87,11 @@ export interface GatewayConfig {
   maxRequestBytes: number;
   /** Largest response message accepted from a backend, bytes (RESOURCE_EXHAUSTED above it). Default 16 MiB. */
   maxResponseBytes: number;
+  /**
+   * Largest response header list (RFC 9113 §6.5.2 size) taken from a backend on the unary HTTP/2
+   * transport; a backend sending more fails its connection. Default 256 KiB.
+   */
+  maxBackendHeaderBytes: number;
   /** Deadline when the client sends no Grpc-Timeout. Default 30 s; 0 = none. */
   defaultTimeoutMs: number;
   /** Deadline of a stream when the request has no Grpc-Timeout. Default 0: none. */
@@ -90,6 +116,14 @@ export interface GatewayConfig {
   workers: number;
 }
 
+/**
+ * What callers give (createGateway(), validateGatewayOptions()): any subset of GatewayConfig, `undefined`
+ * meaning "the default"; `json` may be partial too and is merged over the default JSON options.
+ */
+export type GatewayOptions = {
+  [K in Exclude<keyof GatewayConfig, "json">]?: GatewayConfig[K] | undefined;
+} & { json?: Partial<JsonOptions> | undefined };
+
 export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   port: 8080,
   host: "0.0.0.0",
@@ -98,7 +132,15 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   backends: [],
   etcd: [],
   etcdPrefix: "/refract/backends/",
+  etcdDialTimeoutMs: 5_000,
+  etcdStartTimeoutMs: 5_000,
+  etcdRetryInitialMs: 200,
+  etcdRetryMaxMs: 10_000,
+  etcdUnreachableRetryMaxMs: 1_000,
   refreshIntervalMs: 30_000,
+  reflectionTimeoutMs: 10_000,
+  maxReflectionBytes: 64 * 1024 * 1024,
+  pendingSchemaWaitMs: 2_000,
   httpRulesFile: undefined,
   corsOrigins: [],
   corsCredentials: false,
@@ -114,6 +156,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   backendKey: undefined,
   backendServerName: undefined,
   maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 1000,
   maxConcurrentStreams: 100,
   maxConcurrentRequests: 0,
   // Above the 60 s idle timeout of common load balancers, so they never reuse a connection we just closed.
@@ -123,6 +166,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   logLevel: "info",
   maxRequestBytes: 4 * 1024 * 1024,
   maxResponseBytes: 16 * 1024 * 1024,
+  maxBackendHeaderBytes: 256 * 1024,
   defaultTimeoutMs: 30_000,
   streamDefaultTimeoutMs: 0,
   maxTimeoutMs: 300_000,
@@ -135,13 +179,3 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   docs: true,
   workers: availableParallelism(),
 });
-
-/** Fills defaults for everything not given. */
-export function resolveConfig(partial: Partial<GatewayConfig>): GatewayConfig {
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
-  return {
-    ...DEFAULT_CONFIG,
-    ...defined,
-    json: { ...DEFAULT_CONFIG.json, ...partial.json },
-  } as GatewayConfig;
-}

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
-import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { GatewayConfigError } from "../errors.js";
-import { DEFAULT_CONFIG, type GatewayConfig } from "./config.js";
+import type { GatewayConfig, GatewayOptions } from "./config.js";
 import { parseDurationMs } from "./duration.js";
 import { envName, OPTION_SPECS, type OptionSpec } from "./options.js";
 import { parseBackendFlag, type StaticBackend } from "./static-backend.js";
+import { validateGatewayOptions } from "./validate-options.js";
 
 export interface LoadConfigInput {
   argv: readonly string[];
@@ -19,11 +19,12 @@ export type LoadConfigResult =
   | { ok: false; problems: string[] };
 
 const SPEC_BY_FLAG = new Map(OPTION_SPECS.map((spec) => [spec.flag, spec]));
+const SPEC_BY_KEY = new Map<string, OptionSpec>(OPTION_SPECS.map((spec) => [spec.key, spec]));
 const REPEATABLE: ReadonlySet<string> = new Set(["list", "backend-list"]);
 
 /**
  * Builds the configuration from defaults < config file < `REFRACT_*` environment < command-line flags,
- * then validates it against the JSON Schema derived from OPTION_SPECS. Every problem is reported (one
+ * then validates it with validateGatewayOptions() (the check createGateway() runs too). Every problem is reported (one
  * line each, naming the option and where it came from), not only the first.
  *
  * The flag parser is hand-written because node:util parseArgs cannot take `--flag=false` for booleans,
@@ -112,17 +113,20 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
     assign(spec, split, `--${flag}`, values, problems);
   }
 
-  const config = structuredClone({ ...DEFAULT_CONFIG, json: { ...DEFAULT_CONFIG.json } }) as GatewayConfig;
-  for (const [key, value] of Object.entries(values))
-    setPath(config as unknown as Record<string, unknown>, key, value);
-  if (!validate(config)) {
-    for (const error of validate.errors ?? []) {
-      const path = error.instancePath.replace(/^\//, "").replace(/\//g, ".");
-      const spec = OPTION_SPECS.find((s) => s.key === path);
-      problems.push(`${spec ? `--${spec.flag}` : path || "config"}: ${error.message ?? "invalid"}`);
+  const partial: Record<string, unknown> = { json: {} };
+  for (const [key, value] of Object.entries(values)) setPath(partial, key, value);
+  let config: GatewayConfig | undefined;
+  try {
+    config = validateGatewayOptions(partial as GatewayOptions);
+  } catch (error) {
+    if (!(error instanceof GatewayConfigError)) throw error;
+    // Named as the user can write them: the flag when the option has one, else the config-file key.
+    for (const { option, problem } of error.optionProblems) {
+      const spec = SPEC_BY_KEY.get(option);
+      problems.push(`${spec ? `--${spec.flag}` : option === "options" ? "config" : option}: ${problem}`);
     }
   }
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0 || config === undefined) return { ok: false, problems };
   return { ok: true, config, help, positionals };
 }
 
@@ -230,51 +234,6 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   if (tail === undefined) target[head] = value;
   else (target[head] as Record<string, unknown>)[tail] = value;
 }
-
-const KIND_SCHEMA: Record<string, Record<string, unknown>> = {
-  string: { type: "string" },
-  integer: { type: "integer" },
-  boolean: { type: "boolean" },
-  duration: { type: "number", minimum: 0 },
-  bytes: { type: "integer", minimum: 1 },
-  list: { type: "array", items: { type: "string", minLength: 1 } },
-  "backend-list": {
-    type: "array",
-    items: {
-      type: "object",
-      required: ["name", "address"],
-      properties: {
-        name: { type: "string", minLength: 1 },
-        address: { type: "string", pattern: "^.+:[0-9]{1,5}$" },
-        tls: { type: "boolean" },
-        // Config-file entries may also name the `:authority` / TLS server name of the instance.
-        authority: { type: "string", minLength: 1 },
-      },
-      additionalProperties: false,
-    },
-  },
-};
-
-/** The JSON Schema of a complete configuration, derived from OPTION_SPECS. */
-export function configJsonSchema(): Record<string, unknown> {
-  const properties: Record<string, unknown> = {};
-  const jsonProperties: Record<string, unknown> = {
-    maxDepth: { type: "integer", minimum: 1, maximum: 1000 },
-  };
-  for (const spec of OPTION_SPECS) {
-    const schema = { ...KIND_SCHEMA[spec.kind], ...spec.schema, description: spec.description };
-    if (spec.key.startsWith("json.")) jsonProperties[spec.key.slice(5)] = schema;
-    else properties[spec.key] = schema;
-  }
-  properties.json = { type: "object", properties: jsonProperties, additionalProperties: false };
-  properties.backendJson = {
-    type: "object",
-    additionalProperties: { type: "object", properties: jsonProperties, additionalProperties: false },
-  };
-  return { type: "object", properties, additionalProperties: false };
-}
-
-const validate = new Ajv({ allErrors: true, strict: false }).compile<GatewayConfig>(configJsonSchema());
 
 /** `--help` text: every option with its flag, environment variable and default. */
 export function helpText(): string {

@@ -72,11 +72,76 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     schema: { minLength: 1 },
   },
   {
+    key: "etcdDialTimeoutMs",
+    flag: "etcd-dial-timeout",
+    kind: "duration",
+    description: "Deadline of each list (and watch confirmation) against etcd.",
+    defaultText: "5s",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
+    key: "etcdStartTimeoutMs",
+    flag: "etcd-start-timeout",
+    kind: "duration",
+    description:
+      "How long start-up waits for the first etcd list; after it the gateway serves (not ready) while it keeps trying.",
+    defaultText: "5s",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
+    key: "etcdRetryInitialMs",
+    flag: "etcd-retry-initial",
+    kind: "duration",
+    description: "First delay before listing etcd again after a failure (then doubled, jittered, capped).",
+    defaultText: "200ms",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
+    key: "etcdRetryMaxMs",
+    flag: "etcd-retry-max",
+    kind: "duration",
+    description: "Cap of the etcd retry delay after etcd answered with an error (overloaded, refusing).",
+    defaultText: "10s",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
+    key: "etcdUnreachableRetryMaxMs",
+    flag: "etcd-unreachable-retry-max",
+    kind: "duration",
+    description: "Cap of the etcd retry delay while no endpoint answers at all.",
+    defaultText: "1s",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
     key: "refreshIntervalMs",
     flag: "refresh-interval",
     kind: "duration",
     description: "Periodic schema refresh per instance (jittered ±20%); 0 disables.",
     defaultText: "30s",
+  },
+  {
+    key: "reflectionTimeoutMs",
+    flag: "reflection-timeout",
+    kind: "duration",
+    description:
+      "Deadline of one reflection fetch (every request of one schema download); retried with backoff.",
+    defaultText: "10s",
+    schema: { exclusiveMinimum: 0 },
+  },
+  {
+    key: "maxReflectionBytes",
+    flag: "max-reflection-bytes",
+    kind: "bytes",
+    description: "Largest reflection answer taken from a backend (descriptor sets of big APIs).",
+    defaultText: "64MiB",
+  },
+  {
+    key: "pendingSchemaWaitMs",
+    flag: "pending-schema-wait",
+    kind: "duration",
+    description:
+      "How long a call waits for its backend's first schema fetch before 503 (404 for an unknown path); start-up waits as long for the first fetches. 0 = no waiting.",
+    defaultText: "2s",
   },
   {
     key: "httpRulesFile",
@@ -197,6 +262,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaultText: "16KiB",
   },
   {
+    key: "maxHeaderCount",
+    flag: "max-header-count",
+    kind: "integer",
+    description: "Header fields an HTTP/1.1 request may have; 431 above it (never silently dropped).",
+    defaultText: String(d.maxHeaderCount),
+    schema: { minimum: 1 },
+  },
+  {
     key: "maxConcurrentStreams",
     flag: "max-concurrent-streams",
     kind: "integer",
@@ -259,6 +332,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description:
       "Largest response message taken from a backend; a larger one fails the call with RESOURCE_EXHAUSTED (429).",
     defaultText: "16MiB",
+  },
+  {
+    key: "maxBackendHeaderBytes",
+    flag: "max-backend-header-bytes",
+    kind: "bytes",
+    description:
+      "Largest response header list taken from a backend on the unary HTTP/2 transport (SETTINGS_MAX_HEADER_LIST_SIZE); more fails the connection.",
+    defaultText: "256KiB",
+    schema: { minimum: 4096 },
   },
   {
     key: "defaultTimeoutMs",

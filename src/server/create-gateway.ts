@@ -2,14 +2,16 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry as PromRegistry } from "prom-client";
 import { buildAdminApp } from "../admin/admin-app.js";
+import { type GatewayStatus, readGatewayStatus } from "../admin/gateway-status.js";
 import { CatalogBuilder } from "../catalog/build-catalog.js";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { SchemaSync } from "../catalog/schema-sync.js";
 import type { JsonOptions } from "../codec/codec.js";
-import { type GatewayConfig, resolveConfig } from "../config/config.js";
+import type { GatewayConfig, GatewayOptions } from "../config/config.js";
+import { validateGatewayOptions } from "../config/validate-options.js";
 import { createOpenApiSource } from "../docs/openapi-source.js";
 import { descriptorRestRoutes, type RestRoutesProvider } from "../docs/rest-routes.js";
-import { Gateway, PENDING_SCHEMA_WAIT_MS } from "../gateway/gateway.js";
+import { Gateway } from "../gateway/gateway.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
@@ -22,7 +24,7 @@ import { ChannelPool } from "../upstream/channel-pool.js";
 import { buildPublicApp } from "./build-app.js";
 import { frontOptionsFromConfig } from "./front-options.js";
 
-export interface CreateGatewayOptions extends Partial<GatewayConfig> {
+export interface CreateGatewayOptions extends GatewayOptions {
   /** A logger to use (default: pino at `logLevel` on stdout). */
   logger?: Logger;
   /** A registry to use instead of the one the config describes (tests, embedding). */
@@ -34,17 +36,12 @@ export interface CreateGatewayOptions extends Partial<GatewayConfig> {
   listenAdmin?: boolean;
 }
 
+/** A gateway as `createGateway()` hands it out: the two apps, its lifecycle and a read-only status. */
 export interface RunningGateway {
-  readonly config: GatewayConfig;
   /** The public Fastify app (use `inject()` in tests). */
   readonly app: FastifyInstance;
   /** The admin Fastify app (health, metrics, admin views). */
   readonly adminApp: FastifyInstance;
-  /** The prom-client registry `/metrics` serves (its own, never the global one). */
-  readonly metricsRegistry: PromRegistry;
-  readonly gateway: Gateway;
-  readonly schemaSync: SchemaSync;
-  readonly logger: Logger;
   /**
    * Loads the registry, starts the schema fetches and listens on both ports without waiting for them
    * (each backend is routable once its own schema is in; calls wait for a pending one), then waits a
@@ -53,12 +50,42 @@ export interface RunningGateway {
   start(): Promise<{ publicUrl: string; adminUrl: string }>;
   /** Stops listening, lets in-flight requests finish, closes channels, watches and the registry. */
   close(): Promise<void>;
+  /** Readiness, registry health, backends, instances and their schemas, route count: a frozen copy. */
+  status(): GatewayStatus;
 }
 
-/** Assembles a gateway from configuration: registry → schema sync → catalog → gateway → HTTP apps. */
+/**
+ * The parts a gateway is made of, for this package's own CLI (`--workers` needs the metrics registry),
+ * tests and benchmarks. Not exported from src/index.ts: embedders get the narrow RunningGateway.
+ */
+export interface GatewayInternals extends RunningGateway {
+  readonly config: GatewayConfig;
+  /** The prom-client registry `/metrics` serves (its own, never the global one). */
+  readonly metricsRegistry: PromRegistry;
+  readonly gateway: Gateway;
+  readonly schemaSync: SchemaSync;
+  readonly logger: Logger;
+}
+
+/**
+ * Assembles a gateway from options (validated by validateGatewayOptions(): a bad value rejects with a
+ * GatewayConfigError naming it, before anything is opened): registry → catalog → gateway → HTTP apps.
+ */
 export async function createGateway(options: CreateGatewayOptions = {}): Promise<RunningGateway> {
+  const internals = await createGatewayInternals(options);
+  return Object.freeze({
+    app: internals.app,
+    adminApp: internals.adminApp,
+    start: () => internals.start(),
+    close: () => internals.close(),
+    status: () => internals.status(),
+  });
+}
+
+/** createGateway() with its parts exposed (see GatewayInternals). */
+export async function createGatewayInternals(options: CreateGatewayOptions = {}): Promise<GatewayInternals> {
   const { logger: givenLogger, registry: givenRegistry, listenAdmin = true, ...partial } = options;
-  const config = resolveConfig(partial);
+  const config = validateGatewayOptions(partial);
   // Read (TLS files) and checked before anything is opened: a bad option fails start-up cleanly.
   const front = frontOptionsFromConfig(config);
   const channelOptions = backendChannelOptions(config);
@@ -77,6 +104,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     builder: new CatalogBuilder(),
     logger,
     refreshIntervalMs: config.refreshIntervalMs,
+    reflectionTimeoutMs: config.reflectionTimeoutMs,
     jsonOptionsFor: (backend) => {
       let json = jsonByBackend.get(backend);
       if (!json) {
@@ -102,6 +130,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       maxTimeoutMs: config.maxTimeoutMs,
     },
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
+    pendingSchemaWaitMs: config.pendingSchemaWaitMs,
   });
   // /admin/routes and /openapi.json list the routes the gateway's own table serves.
   const fallbackRoutes = descriptorRestRoutes();
@@ -158,6 +187,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
     gateway,
     schemaSync,
     logger,
+    status: () => readGatewayStatus({ registry, catalog: schemaSync, isDraining: () => draining }),
     async start() {
       await schemaSync.start();
       const publicUrl = await app.listen({ port: config.port, host: config.host });
@@ -168,7 +198,7 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       if (listenAdmin) logger.info({ publicUrl, adminUrl }, "refract listening");
       else logger.info({ publicUrl }, "worker listening");
       // Issue 13, point 1: a hung reflection must not hold the port; the wait is as long as a call's.
-      await schemaSync.firstFetches(PENDING_SCHEMA_WAIT_MS);
+      await schemaSync.firstFetches(config.pendingSchemaWaitMs);
       return { publicUrl, adminUrl };
     },
     close() {
@@ -218,7 +248,16 @@ async function drain(app: FastifyInstance, graceMs: number, logger: Logger): Pro
 async function registryFor(config: GatewayConfig, logger: Logger): Promise<Registry> {
   if (config.etcd.length > 0) {
     const { createEtcdRegistry } = await import("../registry/etcd-registry.js");
-    return createEtcdRegistry({ endpoints: config.etcd, prefix: config.etcdPrefix, logger });
+    return createEtcdRegistry({
+      endpoints: config.etcd,
+      prefix: config.etcdPrefix,
+      logger,
+      dialTimeoutMs: config.etcdDialTimeoutMs,
+      startTimeoutMs: config.etcdStartTimeoutMs,
+      retryInitialMs: config.etcdRetryInitialMs,
+      retryMaxMs: config.etcdRetryMaxMs,
+      unreachableRetryMaxMs: config.etcdUnreachableRetryMaxMs,
+    });
   }
   return createStaticRegistry(config.backends);
 }

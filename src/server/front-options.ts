@@ -52,6 +52,7 @@ export function frontOptionsFromConfig(config: GatewayConfig): FrontOptions {
       tls,
       http2: config.http2,
       maxHeaderBytes: config.maxHeaderBytes,
+      maxHeaderCount: config.maxHeaderCount,
       maxConcurrentStreams: config.maxConcurrentStreams,
       idleTimeoutMs: config.idleTimeoutMs,
       headersTimeoutMs: config.headersTimeoutMs,

@@ -24,6 +24,13 @@ export interface ListenerOptions {
   http2: boolean;
   /** Largest request head accepted: HTTP/1.1 answers 431 above it, HTTP/2 advertises it as SETTINGS_MAX_HEADER_LIST_SIZE. */
   maxHeaderBytes: number;
+  /**
+   * Header fields an HTTP/1.1 request may have (`--max-header-count`, default 1000: Node's own count).
+   * Node keeps at most its `maxHeadersCount` and drops the rest without a word, so the server keeps one
+   * more than this and a request that has it is refused with 431 rather than served without some of its
+   * headers.
+   */
+  maxHeaderCount: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS of each HTTP/2 connection. */
   maxConcurrentStreams: number;
   /** Idle keep-alive connections (HTTP/1.1) and idle HTTP/2 sessions are closed after this long. */
@@ -43,13 +50,6 @@ export interface ListenerServerOptions {
   /** Only so that `listen()` reports an `https://` URL; the factory makes the server. */
   https?: true;
 }
-
-/**
- * Header fields an HTTP/1.1 request may have (Node's own default count). Node keeps at most its
- * `maxHeadersCount` and drops the rest without a word, so the server keeps one more than this and a
- * request that has it is refused with 431 rather than served without some of its headers.
- */
-export const MAX_HEADER_COUNT = 1000;
 
 // RFC 9113 §3.4: a prior-knowledge HTTP/2 client starts with this preface, which no HTTP/1.1 request can.
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -134,11 +134,12 @@ function createFrontServer(
     logger.debug({ status: error.httpStatus, error: error.message }, "request refused before routing");
     refuseRequest(response, error);
   };
+  const maxRawHeaders = options.maxHeaderCount * 2;
   const http1Handler: FastifyServerFactoryHandler = (request, response) => {
     // Errors of the head that Node lets through, checked here, once per request, not in a Fastify hook:
     // an array length and a property that Fastify reads anyway.
-    if (request.rawHeaders.length > MAX_HEADER_COUNT * 2) {
-      refuse(response, tooManyHeaders(MAX_HEADER_COUNT));
+    if (request.rawHeaders.length > maxRawHeaders) {
+      refuse(response, tooManyHeaders(options.maxHeaderCount));
       return;
     }
     if (
@@ -169,7 +170,7 @@ function createFrontServer(
   server.headersTimeout = options.headersTimeoutMs;
   server.requestTimeout = options.requestTimeoutMs;
   // One more than the limit is kept, so that a request over it can be told from one at it.
-  server.maxHeadersCount = MAX_HEADER_COUNT + 1;
+  server.maxHeadersCount = options.maxHeaderCount + 1;
   // Without a listener Node answers a bad `Expect` with an empty 417.
   server.on("checkExpectation", (_request: http.IncomingMessage, response: http.ServerResponse) =>
     refuse(response, expectationFailed()),

@@ -15,8 +15,8 @@ import type { StaticBackend } from "../../src/config/static-backend.js";
 import type { BackendInstance, BackendSet, Registry, RegistryHealth } from "../../src/registry/registry.js";
 import {
   type CreateGatewayOptions,
-  createGateway,
-  type RunningGateway,
+  createGatewayInternals,
+  type GatewayInternals,
 } from "../../src/server/create-gateway.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { waitFor } from "./wait.js";
@@ -49,7 +49,8 @@ export interface GatewayHarnessOptions {
 }
 
 export interface GatewayHarness {
-  readonly gateway: RunningGateway;
+  /** The gateway with its parts (catalog, logger, metrics registry) for assertions about them. */
+  readonly gateway: GatewayInternals;
   /** `http://127.0.0.1:<port>` of the public listener. */
   readonly publicUrl: string;
   /** `http://127.0.0.1:<port>` of the admin listener. */
@@ -86,7 +87,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     const logs = createLogCapture();
     const logger =
       options.logger ?? createLogger({ level: options.logLevel ?? "info", destination: logs.stream });
-    const gateway = await createGateway({
+    const gateway = await createGatewayInternals({
       port: 0,
       adminPort: 0,
       host: "127.0.0.1",
