@@ -11,7 +11,7 @@ import type protobuf from "protobufjs";
 import protojson from "protobufjs/ext/protojson.js";
 import { DEFAULT_JSON_OPTIONS } from "../src/codec/codec.js";
 import { createMessageCodec } from "../src/codec/json-codec.js";
-import { bookType } from "../src/codec/test-schemas.js";
+import { bookType } from "../src/codec/test-schemas.test-helper.js";
 
 export interface CaseResult {
   /** Nanoseconds per operation (median of the rounds). */

@@ -55,6 +55,10 @@ export interface MessageCodec {
   valueToBinary(value: unknown): Uint8Array;
   /** protobuf bytes → JSON text (printed directly; a double -0 prints as -0). */
   binaryToJson(bytes: Uint8Array): string;
-  /** protobuf bytes → JSON value (for `response_body` and stream framing); JSON.stringify of it is binaryToJson. */
-  binaryToValue(bytes: Uint8Array): unknown;
+  /**
+   * protobuf bytes → the JSON text of one top-level field (`response_body`): what binaryToJson prints
+   * under that field's key, or `null` where it prints nothing. `fieldName` is the proto field name (as
+   * google.api.http has it), else the field's JSON key under these options; no such field prints `null`.
+   */
+  fieldToJson(bytes: Uint8Array, fieldName: string): string;
 }

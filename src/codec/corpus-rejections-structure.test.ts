@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { codecWith, describeRejectCorpus, type RejectCase, rejection } from "./test-oracle.js";
-import { bookType, testAllTypesProto2, testAllTypesProto3 } from "./test-schemas.js";
+import { codecWith, describeRejectCorpus, type RejectCase, rejection } from "./test-oracle.test-helper.js";
+import { bookType, testAllTypesProto2, testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 /** Rejections, continued (see corpus-rejections.test.ts): structure, nesting, well-known types, paths. */
 

@@ -1,5 +1,5 @@
-import { describeRejectCorpus, type RejectCase } from "./test-oracle.js";
-import { testAllTypesProto3 } from "./test-schemas.js";
+import { describeRejectCorpus, type RejectCase } from "./test-oracle.test-helper.js";
+import { testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 /**
  * Rejections: every one is a GatewayError INVALID_ARGUMENT whose message starts with the JSON path and

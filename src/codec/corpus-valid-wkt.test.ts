@@ -6,8 +6,8 @@ import {
   describeValidCorpus,
   oracleBytes,
   type ValidCase,
-} from "./test-oracle.js";
-import { testAllTypesProto3 } from "./test-schemas.js";
+} from "./test-oracle.test-helper.js";
+import { testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 /**
  * Valid JSON for TestAllTypesProto3, continued (see corpus-valid.test.ts): maps, repeated fields,

@@ -1,5 +1,5 @@
-import { describeValidCorpus, type ValidCase } from "./test-oracle.js";
-import { testAllTypesProto3 } from "./test-schemas.js";
+import { describeValidCorpus, type ValidCase } from "./test-oracle.test-helper.js";
+import { testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 /**
  * Valid JSON for protobuf_test_messages.proto3.TestAllTypesProto3, after the protobuf conformance

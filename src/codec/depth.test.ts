@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_JSON_OPTIONS } from "./codec.js";
 import { MAX_MESSAGE_DEPTH } from "./decode.js";
 import { createMessageCodec } from "./json-codec.js";
-import { testAllTypesProto3 } from "./test-schemas.js";
+import { testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 // Issue 13: `{"optionalValue": [[[…]]]}` of 51–63 levels passed the JSON depth limit, was sent, and the
 // backend's echo of those same bytes failed to decode (500, blamed on the backend). One rule both ways:

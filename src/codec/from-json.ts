@@ -1,18 +1,22 @@
-import { MAX_MESSAGE_DEPTH } from "./decode.js";
 import {
-  base64FromJson,
-  boolFromJson,
+  checkDepth,
+  countMembers,
+  enterMessage,
+  type FromJsonContext,
+  isJsonObject,
+} from "./from-json-context.js";
+import {
   checkIntegerKey,
   enumFromJson,
-  floatFromJson,
   int32FromJson,
   int64FromJson,
   stringFromJson,
 } from "./json-scalars.js";
 import { type FieldPlan, Kind, type MessagePlan, Scalar, Wkt } from "./plan.js";
-import { atField, atIndex, atKey, describe, fail, quote, RawNumber } from "./problems.js";
+import { atField, atIndex, atKey, describe, fail, failAtField, quote } from "./problems.js";
 import type { WireWriter } from "./wire-writer.js";
-import { bindFromJson, writeWkt } from "./wkt-from-json.js";
+import { writeWkt } from "./wkt-from-json.js";
+import { writeInt32, writeInt64, writeSingular } from "./write-scalar.js";
 
 /**
  * JSON value → protobuf bytes, written straight into a WireWriter (no intermediate message objects).
@@ -20,45 +24,11 @@ import { bindFromJson, writeWkt } from "./wkt-from-json.js";
  * are not written (proto3: they are indistinguishable from unset).
  */
 
-export interface FromJsonContext {
-  w: WireWriter;
-  readonly discardUnknown: boolean;
-  readonly maxDepth: number;
-  /** Object members converted or skipped, compared with the text's count to find duplicate keys. */
-  members: number;
-  /**
-   * Messages open around the one being written (0 at the top), counted as the decoder counts them, so
-   * a request that is accepted can always be decoded again (a backend echoing it must not fail).
-   */
-  messageDepth: number;
-  /** Message type named by an Any's `@type`, or undefined. */
-  readonly resolveAny: (typeUrl: string) => MessagePlan | undefined;
-}
-
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof RawNumber)
-  );
-}
-
-export function checkDepth(ctx: FromJsonContext, depth: number): void {
-  if (depth > ctx.maxDepth) fail(`JSON nesting deeper than ${ctx.maxDepth} levels`);
-}
-
-/**
- * Opens a nested message. JSON depth and message depth differ: a google.protobuf.Value list nests two
- * messages (Value → ListValue) per JSON level, so `[[[…]]]` within the JSON limit could exceed the
- * decoder's message limit; checking both here keeps one rule for requests and responses (issue 13).
- * The caller closes it with `ctx.messageDepth--`; after a failure `encode` starts again from 0.
- */
-export function enterMessage(ctx: FromJsonContext): void {
-  if (++ctx.messageDepth > MAX_MESSAGE_DEPTH) fail(`messages nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
-}
-
 /** Writes the fields of one message; `value` is its JSON (an object, or a well-known type's form). */
 export function writeMessage(plan: MessagePlan, value: unknown, ctx: FromJsonContext, depth: number): void {
   if (plan.wkt !== Wkt.NONE) {
-    writeWkt(plan, value, ctx, depth);
+    if (plan.wkt === Wkt.ANY) writeAny(ctx, value, depth);
+    else writeWkt(plan, value, ctx, depth);
     return;
   }
   if (!isJsonObject(value)) fail(`expected object for ${plan.typeName}, got ${describe(value)}`);
@@ -145,106 +115,6 @@ function writeMessageValue(
     w.join(mark);
   }
   ctx.messageDepth--;
-}
-
-/** A scalar or enum value with its tag; implicit-presence defaults are skipped when `skipDefault`. */
-export function writeSingular(
-  field: FieldPlan,
-  value: unknown,
-  ctx: FromJsonContext,
-  tag: number,
-  skipDefault: boolean,
-): void {
-  const w = ctx.w;
-  if (field.kind === Kind.ENUM) {
-    const n = enumFromJson(field.enumPlan!, value, ctx.discardUnknown);
-    if (n === undefined || (skipDefault && n === 0)) return;
-    if (tag >= 0) w.tag(tag);
-    w.int32(n);
-    return;
-  }
-  switch (field.scalar) {
-    case Scalar.STRING: {
-      const s = stringFromJson(value);
-      if (skipDefault && s.length === 0) return;
-      if (tag >= 0) w.tag(tag);
-      w.string(s);
-      return;
-    }
-    case Scalar.BYTES: {
-      const text = base64FromJson(value);
-      if (skipDefault && text.length === 0) return;
-      if (tag >= 0) w.tag(tag);
-      w.base64(text);
-      return;
-    }
-    case Scalar.BOOL: {
-      const b = boolFromJson(value);
-      if (skipDefault && !b) return;
-      if (tag >= 0) w.tag(tag);
-      w.bool(b);
-      return;
-    }
-    case Scalar.DOUBLE:
-    case Scalar.FLOAT: {
-      const n = floatFromJson(field.scalar, value);
-      if (skipDefault && Object.is(n, 0)) return; // -0 is not the default (its bits differ)
-      if (tag >= 0) w.tag(tag);
-      if (field.scalar === Scalar.DOUBLE) w.double(n);
-      else w.float(n);
-      return;
-    }
-    case Scalar.INT64:
-    case Scalar.UINT64:
-    case Scalar.SINT64:
-    case Scalar.FIXED64:
-    case Scalar.SFIXED64: {
-      int64FromJson(field.scalar, value, w);
-      if (skipDefault && w.lo === 0 && w.hi === 0) return;
-      if (tag >= 0) w.tag(tag);
-      writeInt64(w, field.scalar);
-      return;
-    }
-    default: {
-      const n = int32FromJson(field.scalar, value);
-      if (skipDefault && n === 0) return;
-      if (tag >= 0) w.tag(tag);
-      writeInt32(w, field.scalar, n);
-    }
-  }
-}
-
-function writeInt32(w: WireWriter, scalar: Scalar, n: number): void {
-  switch (scalar) {
-    case Scalar.SINT32:
-      w.sint32(n);
-      return;
-    case Scalar.FIXED32:
-    case Scalar.SFIXED32:
-      w.fixed32(n);
-      return;
-    case Scalar.UINT32:
-      w.uint32(n);
-      return;
-    default:
-      w.int32(n);
-  }
-}
-
-/** Writes the 64-bit value held in the writer's scratch halves. */
-function writeInt64(w: WireWriter, scalar: Scalar): void {
-  if (scalar === Scalar.FIXED64 || scalar === Scalar.SFIXED64) {
-    w.fixed64(w.lo, w.hi);
-    return;
-  }
-  if (scalar === Scalar.SINT64) {
-    const sign = w.hi >> 31;
-    const hi = (((w.hi << 1) | (w.lo >>> 31)) ^ sign) >>> 0;
-    const lo = ((w.lo << 1) ^ sign) >>> 0;
-    w.varint64(lo, hi);
-    return;
-  }
-  w.varint64(w.lo, w.hi);
 }
 
 function writeList(field: FieldPlan, value: unknown, ctx: FromJsonContext, depth: number): void {
@@ -339,37 +209,58 @@ function writeMapKey(field: FieldPlan, key: string, w: WireWriter): void {
   }
 }
 
-/** Members of all objects inside a skipped JSON value (an unknown field), checking its depth too. */
-export function countMembers(value: unknown, ctx: FromJsonContext, depth: number): number {
-  if (typeof value !== "object" || value === null || value instanceof RawNumber) return 0;
+// google.protobuf.Any: type_url (1) and value (2), both length-delimited.
+const ANY_TYPE_URL = 0x0a;
+const ANY_VALUE = 0x12;
+
+/**
+ * `{"@type": url, ...fields}` or, for a well-known type, `{"@type": url, "value": <its JSON>}`. Written
+ * here, not with the other well-known types, because it recurses into the generic writer.
+ */
+function writeAny(ctx: FromJsonContext, value: unknown, depth: number): void {
+  if (!isJsonObject(value)) fail(`expected object for google.protobuf.Any, got ${describe(value)}`);
   checkDepth(ctx, depth);
-  let n = 0;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
+  const typeUrl = value["@type"];
+  if (typeUrl === undefined) {
+    if (Object.keys(value).length === 0) return; // {} is the empty Any
+    fail(`google.protobuf.Any needs "@type" (a type URL like "type.googleapis.com/pkg.Message")`);
+  }
+  if (typeof typeUrl !== "string") failAtField("@type", `expected type URL string, got ${describe(typeUrl)}`);
+  const inner = ctx.resolveAny(typeUrl);
+  if (inner === undefined) fail(`unknown message type in "@type": ${quote(typeUrl)}`);
+  const w = ctx.w;
+  w.tag(ANY_TYPE_URL);
+  w.string(typeUrl);
+  const tagAt = w.pos;
+  w.tag(ANY_VALUE);
+  enterMessage(ctx);
+  const mark = w.fork();
+  if (inner.wkt === Wkt.NONE) writeFields(inner, value, ctx, depth, "@type");
+  else {
+    const keys = Object.keys(value);
+    ctx.members += keys.length;
+    for (const key of keys) {
+      if (key === "@type" || key === "value") continue;
+      if (!ctx.discardUnknown) {
+        fail(`unknown field ${quote(key)} in google.protobuf.Any holding ${inner.typeName}`);
+      }
       try {
-        n += countMembers(value[i], ctx, depth + 1);
+        ctx.members += countMembers(value[key], ctx, depth + 1);
       } catch (error) {
-        atIndex(error, i);
+        atField(error, key);
       }
     }
-    return n;
-  }
-  for (const key of Object.keys(value)) {
-    try {
-      n += 1 + countMembers((value as Record<string, unknown>)[key], ctx, depth + 1);
-    } catch (error) {
-      atField(error, key);
+    // A well-known type inside Any keeps its special form under "value"; absent means the empty message.
+    if (Object.hasOwn(value, "value")) {
+      try {
+        writeMessage(inner, value.value, ctx, depth + 1);
+      } catch (error) {
+        atField(error, "value");
+      }
     }
   }
-  return n;
+  ctx.messageDepth--;
+  if (w.pos === mark + 1)
+    w.pos = tagAt; // an empty payload is the default: leave `value` out
+  else w.join(mark);
 }
-
-bindFromJson({
-  checkDepth,
-  countMembers,
-  enterMessage,
-  isJsonObject,
-  writeFields,
-  writeMessage,
-  writeSingular,
-});

@@ -1,13 +1,14 @@
 import protobuf from "protobufjs";
 import type { JsonOptions, MessageCodec } from "./codec.js";
 import { decodeMessage } from "./decode.js";
-import { type FromJsonContext, writeMessage } from "./from-json.js";
+import { writeMessage } from "./from-json.js";
+import type { FromJsonContext } from "./from-json-context.js";
 import { decodeUtf8Body, parseJsonCarefully, parseJsonText } from "./json-text.js";
 import { resolveJsonOptions } from "./options.js";
-import { type MessagePlan, messagePlan } from "./plan.js";
+import { type FieldPlan, type MessagePlan, messagePlan } from "./plan.js";
 import { requestError, responseError } from "./problems.js";
-import { messageToJson, type ToJsonContext } from "./to-json.js";
-import { messageToText } from "./to-json-text.js";
+import type { ToJsonContext } from "./to-json-forms.js";
+import { fieldOfMessageToText, messageToText } from "./to-json-text.js";
 import { WireReader } from "./wire-reader.js";
 import { WireWriter } from "./wire-writer.js";
 
@@ -83,15 +84,6 @@ export function createMessageCodec(
     }
   };
 
-  const binaryToValue = (bytes: Uint8Array): unknown => {
-    try {
-      const slots = decodeMessage(plan, new WireReader(bytes), bytes.length, undefined, 0, 0);
-      return messageToJson(plan, slots, output, 0);
-    } catch (error) {
-      throw responseError(error, typeName);
-    }
-  };
-
   return {
     typeName,
     jsonToBinary,
@@ -120,8 +112,25 @@ export function createMessageCodec(
         throw responseError(error, typeName);
       }
     },
-    binaryToValue,
+    fieldToJson(bytes, fieldName) {
+      const field = selectField(plan, fieldName, opts.useProtoNames);
+      try {
+        const slots = decodeMessage(plan, new WireReader(bytes), bytes.length, undefined, 0, 0);
+        return fieldOfMessageToText(field, slots, output);
+      } catch (error) {
+        throw responseError(error, typeName);
+      }
+    },
   };
+}
+
+/** A top-level field by proto name, else by the key it prints under (json_name, or the proto name). */
+function selectField(plan: MessagePlan, name: string, useProtoNames: boolean): FieldPlan | undefined {
+  const fields = plan.fields;
+  for (let i = 0; i < fields.length; i++) if (fields[i]!.protoName === name) return fields[i];
+  if (useProtoNames) return undefined;
+  for (let i = 0; i < fields.length; i++) if (fields[i]!.jsonName === name) return fields[i];
+  return undefined;
 }
 
 function isBlank(text: string): boolean {

@@ -26,21 +26,44 @@ function outOfRange(scalar: Scalar, value: unknown): never {
 }
 
 /**
- * An integer given as a JSON string, a RawNumber or a non-safe number, as a BigInt. Strings may be
- * plain integers or (as protobuf's own parsers accept) numbers with an integral value, like "1e5".
+ * The integer syntax of text (a JSON string, or a path or query value): a signed decimal integer or (as
+ * protobuf's own parsers accept) a number with an integral value, like "1e5" or "1.0". undefined: none.
  */
-function integerFromText(scalar: Scalar, value: unknown): bigint {
-  if (typeof value === "number") {
-    if (!Number.isInteger(value)) expected(scalar, value);
-    return BigInt(value);
-  }
-  const text = value instanceof RawNumber ? value.text : (value as string);
+export function parseIntegerText(text: string): bigint | undefined {
   if (INTEGER_RE.test(text)) return BigInt(text);
   if (NUMERIC_RE.test(text)) {
     const n = Number(text);
     if (Number.isInteger(n)) return BigInt(n);
   }
-  return expected(scalar, value);
+  return undefined;
+}
+
+/** Whether an integer fits the 32- or 64-bit, signed or unsigned scalar. */
+export function integerInRange(scalar: Scalar, n: bigint): boolean {
+  switch (scalar) {
+    case Scalar.UINT32:
+    case Scalar.FIXED32:
+      return n >= 0n && n <= 0xffffffffn;
+    case Scalar.UINT64:
+    case Scalar.FIXED64:
+      return n >= 0n && n <= UINT64_MAX;
+    case Scalar.INT64:
+    case Scalar.SINT64:
+    case Scalar.SFIXED64:
+      return n >= INT64_MIN && n <= INT64_MAX;
+    default:
+      return n >= -0x80000000n && n <= 0x7fffffffn;
+  }
+}
+
+/** An integer given as a JSON string, a RawNumber or a non-safe number, as a BigInt. */
+function integerFromText(scalar: Scalar, value: unknown): bigint {
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) expected(scalar, value);
+    return BigInt(value);
+  }
+  const n = parseIntegerText(value instanceof RawNumber ? value.text : (value as string));
+  return n ?? expected(scalar, value);
 }
 
 /** int32, sint32, sfixed32, uint32 and fixed32 values. */
@@ -56,7 +79,7 @@ export function int32FromJson(scalar: Scalar, value: unknown): number {
     expected(scalar, value);
   }
   const n = integerFromText(scalar, value);
-  if (unsigned ? n < 0n || n > 0xffffffffn : n < -0x80000000n || n > 0x7fffffffn) outOfRange(scalar, value);
+  if (!integerInRange(scalar, n)) outOfRange(scalar, value);
   return Number(n);
 }
 
@@ -80,8 +103,29 @@ export function int64FromJson(scalar: Scalar, value: unknown, out: Int64Halves):
     expected(scalar, value);
   }
   const n = integerFromText(scalar, value);
-  if (unsigned ? n < 0n || n > UINT64_MAX : n < INT64_MIN || n > INT64_MAX) outOfRange(scalar, value);
+  if (!integerInRange(scalar, n)) outOfRange(scalar, value);
   halvesFromBigInt(n, out);
+}
+
+/** "NaN", "Infinity", "-Infinity" (the proto3 JSON spellings of the non-finite floats) → the number. */
+export function specialFloat(text: string): number | undefined {
+  if (text === "NaN") return Number.NaN;
+  if (text === "Infinity") return Number.POSITIVE_INFINITY;
+  if (text === "-Infinity") return Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
+/** A decimal number in text (no hex, no spaces, no other spelling of Infinity) → the number, or undefined. */
+export function parseDecimalText(text: string): number | undefined {
+  return NUMERIC_RE.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * A finite double fits a float when it rounds to a finite float32: "3.4028235e+38", the shortest text
+ * of FLT_MAX (what Go and C++ print), is a hair above FLT_MAX as a double and must be accepted.
+ */
+export function float32InRange(n: number): boolean {
+  return !(Math.abs(n) > MAX_FLOAT32 && !Number.isFinite(Math.fround(n)));
 }
 
 /** float and double values: JSON numbers, numeric strings, "NaN", "Infinity", "-Infinity". */
@@ -89,20 +133,14 @@ export function floatFromJson(scalar: Scalar, value: unknown): number {
   let n: number;
   if (typeof value === "number") n = value;
   else if (typeof value === "string") {
-    if (value === "NaN") return Number.NaN;
-    if (value === "Infinity") return Number.POSITIVE_INFINITY;
-    if (value === "-Infinity") return Number.NEGATIVE_INFINITY;
-    if (!NUMERIC_RE.test(value)) expected(scalar, value);
-    n = Number(value);
+    const special = specialFloat(value);
+    if (special !== undefined) return special;
+    n = parseDecimalText(value) ?? expected(scalar, value);
   } else if (value instanceof RawNumber) n = value.value;
   else return expected(scalar, value);
   // JSON.parse turns 1e400 into Infinity: a finite literal out of range, rejected as such.
   if (!Number.isFinite(n)) fail(`number out of range for ${SCALAR_NAMES[scalar]}`);
-  // A float is in range when it rounds to a finite float32: "3.4028235e+38", the shortest text of
-  // FLT_MAX (what Go and C++ print), is a hair above FLT_MAX as a double and must be accepted.
-  if (scalar === Scalar.FLOAT && Math.abs(n) > MAX_FLOAT32 && !Number.isFinite(Math.fround(n))) {
-    outOfRange(scalar, value);
-  }
+  if (scalar === Scalar.FLOAT && !float32InRange(n)) outOfRange(scalar, value);
   return n;
 }
 
@@ -120,16 +158,20 @@ export function stringFromJson(value: unknown): string {
 // Standard or URL-safe alphabet, with or without padding (proto3 JSON: both are accepted on input).
 const BASE64_RE = /^[A-Za-z0-9+/_-]*$/;
 
-/** Checks base64 text and returns it without padding (Buffer decodes both alphabets). */
-export function base64FromJson(value: unknown): string {
-  if (typeof value !== "string") fail(`expected base64 string (bytes), got ${describe(value)}`);
-  let body = value;
+/** Base64 text without its padding (Buffer decodes both alphabets), or undefined when it is not base64. */
+export function base64Body(text: string): string | undefined {
+  let body = text;
   if (body.endsWith("=")) {
     body = body.endsWith("==") ? body.slice(0, -2) : body.slice(0, -1);
-    if (value.length % 4 !== 0) fail(`invalid base64 ${quote(value)}`);
+    if (text.length % 4 !== 0) return undefined;
   }
-  if (body.length % 4 === 1 || !BASE64_RE.test(body)) fail(`invalid base64 ${quote(value)}`);
-  return body;
+  return body.length % 4 === 1 || !BASE64_RE.test(body) ? undefined : body;
+}
+
+/** Checks base64 text and returns it without padding. */
+export function base64FromJson(value: unknown): string {
+  if (typeof value !== "string") fail(`expected base64 string (bytes), got ${describe(value)}`);
+  return base64Body(value) ?? fail(`invalid base64 ${quote(value)}`);
 }
 
 /**

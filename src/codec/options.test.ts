@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { DEFAULT_JSON_OPTIONS } from "./codec.js";
 import { createMessageCodec } from "./json-codec.js";
 import { resolveJsonOptions } from "./options.js";
-import { codecWith, rejection } from "./test-oracle.js";
-import { bookType, testAllTypesProto3 } from "./test-schemas.js";
+import { codecWith, rejection } from "./test-oracle.test-helper.js";
+import { bookType, testAllTypesProto3 } from "./test-schemas.test-helper.js";
 
 describe("resolveJsonOptions", () => {
   it("fills the documented defaults", () => {

@@ -2,14 +2,22 @@ import { decodeMessage, type Slots } from "./decode.js";
 import { type FieldPlan, Kind, type MessagePlan, Scalar, Unset, Wkt } from "./plan.js";
 import { atField, atIndex, atKey } from "./problems.js";
 import { formatDuration, formatTimestamp } from "./time.js";
-import { isDefault, orderedKeys, shortestFloat32, type ToJsonContext } from "./to-json.js";
+import {
+  fieldMaskPathToJson,
+  isDefault,
+  orderedKeys,
+  shortestFloat32,
+  type ToJsonContext,
+  unrepresentable,
+  wktSlot,
+} from "./to-json-forms.js";
 import { WireReader } from "./wire-reader.js";
-import { fieldMaskPathToJson, unrepresentable, wktSlot } from "./wkt-to-json.js";
 
 /**
- * Slots → JSON text directly, the response hot path: no intermediate objects, no JSON.stringify pass,
- * keys pre-quoted in the plan. It prints exactly what JSON.stringify(messageToJson(...)) would, in the
- * same key order, except that a double or float -0 prints as -0 (JSON.stringify would print 0).
+ * Slots → JSON text directly, the one JSON writer (whole responses, `response_body` fields, error
+ * details): no intermediate objects, no JSON.stringify pass, keys pre-quoted in the plan. Fields print in
+ * declaration order, applying the output options; with emitUnpopulated every field is present (see Unset
+ * in plan.ts for what unset fields render as). A double or float -0 prints as -0.
  */
 
 export function messageToText(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): string {
@@ -38,6 +46,23 @@ export function messageToText(plan: MessagePlan, slots: Slots, ctx: ToJsonContex
     out += text;
   }
   return `${out}}`;
+}
+
+/**
+ * One field of a decoded message as JSON text (`response_body`): what messageToText prints under the
+ * field's key, or `null` where it prints nothing (an omitted field, or `field` undefined: no such field).
+ */
+export function fieldOfMessageToText(field: FieldPlan | undefined, slots: Slots, ctx: ToJsonContext): string {
+  if (field === undefined) return "null";
+  const value = slots[field.index];
+  if (value === undefined) {
+    return !ctx.emitUnpopulated || field.unset === Unset.OMIT ? "null" : unsetText(field, ctx);
+  }
+  try {
+    return fieldToText(field, value, ctx, 0) ?? "null";
+  } catch (error) {
+    atField(error, ctx.useProtoNames ? field.protoName : field.jsonName);
+  }
 }
 
 /** undefined: an implicit-presence default that is left out. */
@@ -254,7 +279,11 @@ function jsonValueToText(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, de
   return "null";
 }
 
-/** See anyToJson in wkt-to-json.ts. */
+/**
+ * `{"@type": url, ...fields}`, or `{"@type": url, "value": <special form>}` for a well-known type. A type
+ * the schema does not know renders as `{"@type": url, "value": "<base64>"}`: the response never fails
+ * because of it (CONTRACT.md §3), though such JSON cannot be sent back as a request.
+ */
 function anyToText(plan: MessagePlan, slots: Slots, ctx: ToJsonContext, depth: number): string {
   const typeUrl = (wktSlot(plan, slots, 1) as string | undefined) ?? "";
   const bytes = (wktSlot(plan, slots, 2) as Uint8Array | undefined) ?? new Uint8Array(0);

@@ -357,10 +357,7 @@ function parseBody(text: string | undefined, bodyRule: string): unknown {
 
 /** `response_body`: the JSON of one top-level response field instead of the whole message. */
 function selectResponseField(method: CatalogMethod, message: Uint8Array, fieldName: string): string {
-  const value = method.responseCodec.binaryToValue(message) as Record<string, unknown>;
-  const field = method.responseType.fields[fieldName];
-  const key = method.jsonOptions.useProtoNames ? fieldName : (field?.jsonName ?? fieldName);
-  return JSON.stringify(value[key] ?? null);
+  return method.responseCodec.fieldToJson(message, fieldName);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

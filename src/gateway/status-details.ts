@@ -45,7 +45,10 @@ export function decodeStatusDetails(
 ): DecodedStatusDetails {
   let details: AnyJson[];
   try {
-    details = (statusCodec(root, options).binaryToValue(bytes) as { details?: AnyJson[] }).details ?? [];
+    // The one JSON writer prints the details (google.protobuf.Any rendering, unknown types as base64);
+    // parsed back here because the error body and Retry-After need them as values. Errors only.
+    details =
+      (JSON.parse(statusCodec(root, options).fieldToJson(bytes, "details")) as AnyJson[] | null) ?? [];
   } catch {
     details = rawDetails(bytes);
   }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import protobuf from "protobufjs";
 import protojson from "protobufjs/ext/protojson.js";
+import { DEFAULT_JSON_OPTIONS } from "../codec/codec.js";
+import { createMessageCodec } from "../codec/json-codec.js";
 import { GatewayError } from "../errors.js";
 import { type BindRequestInput, bindRequest, parseQuery, validateBinding } from "./bind-request.js";
 import { compileTemplate, matchTemplate } from "./compile.js";
@@ -179,6 +181,9 @@ describe("bindRequest: query parameters", () => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ["page_size=10&page_token=abc", { pageSize: 10, pageToken: "abc" }],
     ["pageSize=10", { pageSize: 10 }],
+    // The codec's integer rule, as in a JSON body: a sign, an exponent or ".0" with an integral value.
+    ["page_size=%2B5&min_pages=1e3", { pageSize: 5, minPages: "1000" }],
+    ["page_size=1.0", { pageSize: 1 }],
     ["customName=x", { customName: "x" }],
     ["custom=x", { customName: "x" }],
     ["tags=a&tags=b&tags=", { tags: ["a", "b", ""] }],
@@ -223,7 +228,7 @@ describe("bindRequest: query parameters", () => {
       /invalid value for query parameter "page_size": expected an integer \(int32\), got "abc"/,
     ],
     ["page_size=2147483648", /out of range for int32/],
-    ["page_size=1.0", /expected an integer/],
+    ["page_size=1.5", /expected an integer/],
     ["max_pages=-1", /out of range for uint64/],
     ["include_deleted=1", /expected true or false/],
     ["include_deleted", /expected true or false, got ""/],
@@ -268,6 +273,50 @@ describe("bindRequest: query parameters", () => {
       ["c", "x=y"],
     ]);
   });
+});
+
+describe("path and query values follow the codec's scalar rules (one rule for URL and body)", () => {
+  const codec = createMessageCodec(ListBooks, DEFAULT_JSON_OPTIONS);
+  const accepts = (run: () => unknown): boolean => {
+    try {
+      run();
+      return true;
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 3) return false;
+      throw error;
+    }
+  };
+  const cases: Array<[string, string]> = [
+    ["page_size", "+5"],
+    ["page_size", "1e2"],
+    ["page_size", "1.0"],
+    ["page_size", "1.5"],
+    ["page_size", "0x10"],
+    ["page_size", " 5"],
+    ["page_size", "2147483648"],
+    ["min_pages", "+9223372036854775807"],
+    ["min_pages", "9223372036854775808"],
+    ["max_pages", "-1"],
+    ["rating", "+1.5"],
+    ["rating", ".5"],
+    ["rating", "5."],
+    ["rating", "1e400"],
+    ["rating", "Infinity"],
+    ["weight", "3.4028235e+38"],
+    ["weight", "3.5e38"],
+    ["cursor", "QQ="],
+    ["cursor", "QQ=="],
+    ["after", "2024-02-30T00:00:00Z"],
+    ["after", "2024-01-31T12:00:00+01:00"],
+    ["max_age", "315576000001s"],
+  ];
+  for (const [field, text] of cases) {
+    it(`${field}=${text}`, () => {
+      const inQuery = accepts(() => codec.valueToBinary(query(`${field}=${encodeURIComponent(text)}`)));
+      const inBody = accepts(() => codec.jsonToBinary(JSON.stringify({ [field]: text })));
+      assert.equal(inQuery, inBody);
+    });
+  }
 });
 
 // protobufjs's conformance-tested ext/protojson is the reference the codec is tested against too.

@@ -9,12 +9,16 @@
  *    with dots; a repeated field takes the key repeated (`tag=a&tag=b`).
  * 5. Path variables win over the same field in a `*` body (as in grpc-gateway: clients send the whole
  *    resource, name included, and the URL is authoritative).
+ *
+ * Fields are looked up in the codec's compiled plans (by proto or JSON name, as the JSON parser does) and
+ * path/query text becomes JSON values by the codec's scalar rules (codec/url-values.ts): one authority.
  */
 import type protobuf from "protobufjs";
+import { type FieldPlan, Kind, type MessagePlan, messagePlan } from "../codec/plan.js";
+import { CodecProblem } from "../codec/problems.js";
+import { fieldValueFromUrl, hasUrlForm } from "../codec/url-values.js";
 import { Code, errors, GatewayError } from "../errors.js";
 import type { PathParam } from "./compile.js";
-import { convertFieldValue } from "./field-value.js";
-import { type FieldInfo, type MessageInfo, messageInfo } from "./message-info.js";
 import { decodeQueryComponent } from "./percent.js";
 import { parseTemplate, TemplateSyntaxError } from "./template.js";
 
@@ -44,7 +48,7 @@ type JsonObject = Record<string, unknown>;
  * catalog should have rejected it with validateBinding).
  */
 export function bindRequest(input: BindRequestInput, options: BindRequestOptions = {}): JsonObject {
-  const info = messageInfo(input.type);
+  const info = messagePlan(input.type);
   const bodyMode = input.binding.body;
   const owned = new Set<object>();
   const result = bindBody(info, bodyMode, input.body, owned);
@@ -53,13 +57,10 @@ export function bindRequest(input: BindRequestInput, options: BindRequestOptions
   for (const param of input.pathParams) {
     const resolved = resolveFieldPath(info, param.fieldPath);
     if (typeof resolved === "string") throw ruleError(info, `path variable "${param.name}": ${resolved}`);
-    const leaf = resolved.at(-1) as FieldInfo;
-    if (leaf.repeated || leaf.kind === "map")
+    const leaf = resolved.at(-1) as FieldPlan;
+    if (leaf.repeated || leaf.map)
       throw ruleError(info, `path variable "${param.name}" binds a repeated or map field`);
-    const converted = convertFieldValue(leaf, param.value);
-    if (!converted.ok)
-      throw errors.invalidArgument(`invalid value for path variable "${param.name}": ${converted.problem}`);
-    setField(result, resolved, converted.value, owned);
+    setField(result, resolved, urlValue(leaf, param.value, `path variable "${param.name}"`), owned);
     pathBound.push(canonicalName(resolved));
   }
 
@@ -68,7 +69,7 @@ export function bindRequest(input: BindRequestInput, options: BindRequestOptions
   return result;
 }
 
-function bindBody(info: MessageInfo, bodyMode: string, body: unknown, owned: Set<object>): JsonObject {
+function bindBody(info: MessagePlan, bodyMode: string, body: unknown, owned: Set<object>): JsonObject {
   if (bodyMode === "*") {
     if (body === undefined || body === null) return own({}, owned);
     if (!isObject(body)) throw errors.invalidArgument("the request body must be a JSON object");
@@ -79,7 +80,7 @@ function bindBody(info: MessageInfo, bodyMode: string, body: unknown, owned: Set
       throw errors.invalidArgument("this route takes no request body (its HTTP rule maps no body)");
     return own({}, owned);
   }
-  const field = info.byName.get(bodyMode);
+  const field = fieldByName(info, bodyMode);
   if (field === undefined) throw ruleError(info, `body field "${bodyMode}" does not exist`);
   const result = own({}, owned);
   if (body !== undefined) put(result, field.jsonName, body);
@@ -87,7 +88,7 @@ function bindBody(info: MessageInfo, bodyMode: string, body: unknown, owned: Set
 }
 
 interface QueryContext {
-  readonly info: MessageInfo;
+  readonly info: MessagePlan;
   readonly bodyMode: string;
   readonly query: string;
   readonly pathBound: readonly string[];
@@ -97,7 +98,8 @@ interface QueryContext {
 
 function bindQuery(ctx: QueryContext, options: BindRequestOptions): void {
   const ignoreUnknown = options.ignoreUnknownQueryParameters === true;
-  const bodyField = ctx.bodyMode === "" ? "" : (ctx.info.byName.get(ctx.bodyMode)?.protoName ?? ctx.bodyMode);
+  const bodyField =
+    ctx.bodyMode === "" ? "" : (fieldByName(ctx.info, ctx.bodyMode)?.protoName ?? ctx.bodyMode);
   const seen = new Set<string>();
   const repeated = new Map<string, unknown[]>();
   for (const [key, value] of parseQuery(ctx.query)) {
@@ -122,10 +124,8 @@ function bindQuery(ctx: QueryContext, options: BindRequestOptions): void {
       if (ignoreUnknown) continue;
       throw errors.invalidArgument(`query parameter "${key}" sets ${canonical}, which ${boundBy} binds`);
     }
-    const leaf = resolved.at(-1) as FieldInfo;
-    const converted = convertFieldValue(leaf, value);
-    if (!converted.ok)
-      throw errors.invalidArgument(`invalid value for query parameter "${key}": ${converted.problem}`);
+    const leaf = resolved.at(-1) as FieldPlan;
+    const converted = urlValue(leaf, value, `query parameter "${key}"`);
     if (leaf.repeated) {
       let values = repeated.get(canonical);
       if (values === undefined) {
@@ -133,7 +133,7 @@ function bindQuery(ctx: QueryContext, options: BindRequestOptions): void {
         repeated.set(canonical, values);
         setField(ctx.result, resolved, values, ctx.owned);
       }
-      values.push(converted.value);
+      values.push(converted);
       continue;
     }
     if (seen.has(canonical))
@@ -141,7 +141,7 @@ function bindQuery(ctx: QueryContext, options: BindRequestOptions): void {
         `query parameter "${key}" is given more than once, but ${canonical} is not repeated`,
       );
     seen.add(canonical);
-    setField(ctx.result, resolved, converted.value, ctx.owned);
+    setField(ctx.result, resolved, converted, ctx.owned);
   }
 }
 
@@ -159,28 +159,57 @@ export function parseQuery(query: string): Array<[string, string]> {
 }
 
 /**
- * Walks a field path through the cached field tables. Every step but the last must be a singular,
- * non-well-known message field. Returns the fields, or a problem text.
+ * A field of the message by proto or JSON name, the keys the proto3 JSON parser accepts (extensions,
+ * whose JSON key is "[full.name]", are not part of the request's own fields).
  */
-function resolveFieldPath(root: MessageInfo, parts: readonly string[]): FieldInfo[] | string {
-  const fields: FieldInfo[] = [];
+function fieldByName(info: MessagePlan, name: string): FieldPlan | undefined {
+  const field = info.byKey.get(name);
+  return field === undefined || field.jsonName.startsWith("[") ? undefined : field;
+}
+
+/**
+ * `text` from the URL as the JSON value of one value of `field`, by the codec's scalar rules; a value that
+ * does not convert is a client mistake naming the parameter (`what`).
+ */
+function urlValue(field: FieldPlan, text: string, what: string): unknown {
+  let problem: string;
+  if (field.map) problem = "map fields cannot be set from the URL";
+  else if (field.kind === Kind.MESSAGE && !hasUrlForm(field.message!))
+    problem = `${field.message!.typeName} is a message; set its fields one by one (${field.protoName}.<field>)`;
+  else {
+    try {
+      return fieldValueFromUrl(field, text);
+    } catch (error) {
+      if (!(error instanceof CodecProblem)) throw error;
+      problem = error.message;
+    }
+  }
+  throw errors.invalidArgument(`invalid value for ${what}: ${problem}`);
+}
+
+/**
+ * Walks a field path through the codec's plans. Every step but the last must be a singular message
+ * field without a string form (not a Timestamp, wrapper, …). Returns the fields, or a problem text.
+ */
+function resolveFieldPath(root: MessagePlan, parts: readonly string[]): FieldPlan[] | string {
+  const fields: FieldPlan[] = [];
   let info = root;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
-    const field = info.byName.get(part);
+    const field = fieldByName(info, part);
     if (field === undefined) return `${info.typeName} has no field "${part}"`;
     fields.push(field);
     if (i === parts.length - 1) break;
-    if (field.kind !== "message" || field.messageType === undefined || field.wellKnown !== undefined)
+    if (field.map || field.kind !== Kind.MESSAGE || hasUrlForm(field.message!))
       return `${info.typeName}.${field.protoName} has no subfields to set`;
     if (field.repeated)
       return `${info.typeName}.${field.protoName} is repeated; its elements cannot be set one field at a time`;
-    info = messageInfo(field.messageType);
+    info = field.message!;
   }
   return fields;
 }
 
-const canonicalName = (fields: readonly FieldInfo[]): string => fields.map((f) => f.protoName).join(".");
+const canonicalName = (fields: readonly FieldPlan[]): string => fields.map((f) => f.protoName).join(".");
 
 /** One field path equals or contains the other (`a.b` and `a.b.c`). */
 const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
@@ -190,11 +219,11 @@ const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b
  * copied before they are changed. Any key already naming the leaf field (proto or JSON name) is
  * replaced, since the proto3 JSON parser rejects a field given twice.
  */
-function setField(root: JsonObject, fields: readonly FieldInfo[], value: unknown, owned: Set<object>): void {
+function setField(root: JsonObject, fields: readonly FieldPlan[], value: unknown, owned: Set<object>): void {
   let obj = root;
   for (let i = 0; i < fields.length - 1; i++) {
-    const field = fields[i] as FieldInfo;
-    const key = field.keys.find((k) => Object.hasOwn(obj, k)) ?? field.jsonName;
+    const field = fields[i] as FieldPlan;
+    const key = Object.hasOwn(obj, field.protoName) ? field.protoName : field.jsonName;
     const child = obj[key];
     let next: JsonObject;
     if (child === undefined || child === null) next = own({}, owned);
@@ -206,8 +235,8 @@ function setField(root: JsonObject, fields: readonly FieldInfo[], value: unknown
     put(obj, key, next);
     obj = next;
   }
-  const leaf = fields.at(-1) as FieldInfo;
-  for (const k of leaf.keys) if (Object.hasOwn(obj, k)) delete obj[k];
+  const leaf = fields.at(-1) as FieldPlan;
+  if (Object.hasOwn(obj, leaf.protoName)) delete obj[leaf.protoName];
   put(obj, leaf.jsonName, value);
 }
 
@@ -227,7 +256,7 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function ruleError(info: MessageInfo, problem: string): GatewayError {
+function ruleError(info: MessagePlan, problem: string): GatewayError {
   return new GatewayError(Code.INTERNAL, `the HTTP rule does not fit ${info.typeName}: ${problem}`);
 }
 
@@ -240,7 +269,7 @@ export function validateBinding(
   type: protobuf.Type,
   binding: { readonly pattern: string; readonly body: string },
 ): string[] {
-  const info = messageInfo(type);
+  const info = messagePlan(type);
   const problems: string[] = [];
   try {
     for (const segment of parseTemplate(binding.pattern).segments) {
@@ -249,10 +278,9 @@ export function validateBinding(
       const resolved = resolveFieldPath(info, segment.fieldPath);
       if (typeof resolved === "string") problems.push(`path variable "${name}": ${resolved}`);
       else {
-        const leaf = resolved.at(-1) as FieldInfo;
-        if (leaf.repeated || leaf.kind === "map")
-          problems.push(`path variable "${name}" binds a repeated or map field`);
-        else if (leaf.kind === "message" && leaf.wellKnown === undefined)
+        const leaf = resolved.at(-1) as FieldPlan;
+        if (leaf.repeated || leaf.map) problems.push(`path variable "${name}" binds a repeated or map field`);
+        else if (leaf.kind === Kind.MESSAGE && !hasUrlForm(leaf.message!))
           problems.push(`path variable "${name}" binds a message field; bind one of its scalar fields`);
       }
     }
@@ -260,7 +288,7 @@ export function validateBinding(
     if (!(error instanceof TemplateSyntaxError)) throw error;
     problems.push(error.message);
   }
-  if (binding.body !== "" && binding.body !== "*" && !info.byName.has(binding.body))
+  if (binding.body !== "" && binding.body !== "*" && fieldByName(info, binding.body) === undefined)
     problems.push(`body field "${binding.body}" is not a field of ${info.typeName}`);
   return problems;
 }

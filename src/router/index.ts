@@ -1,7 +1,8 @@
 /**
  * The router: google.api.http path templates (parse → compile → match), the per-snapshot route table,
  * request binding (path + query + body → one proto3 JSON request value) and the HTTP rules file.
- * It imports no HTTP framework and only types from the catalog.
+ * It imports no HTTP framework and nothing from the catalog (which sits above it); request binding reads
+ * the codec's compiled plans and parses path and query values by the codec's scalar rules.
  *
  * Typical wiring (per catalog snapshot, then per request):
  *
