@@ -7,6 +7,7 @@ import protobuf from "protobufjs";
 import type { CatalogMethod, CatalogSnapshot } from "../src/catalog/catalog.js";
 import { DEFAULT_JSON_OPTIONS } from "../src/codec/codec.js";
 import { buildOpenApiDocument } from "../src/docs/document.js";
+import { createRouteTable } from "../src/router/index.js";
 import {
   createMutableRegistry,
   type GatewayHarness,
@@ -321,7 +322,9 @@ describe("proto3 JSON schemas", () => {
     methodsByPath: new Map([[method.path, method]]),
     serviceBackends: new Map(),
     instances: new Map(),
+    routes: createRouteTable<CatalogMethod>([]),
     problems: [],
+    routeProblems: [],
   } as CatalogSnapshot;
   const comments = new Map([
     ["t.All", "Everything at once."],

@@ -2,18 +2,17 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Registry as PromRegistry } from "prom-client";
 import type { CatalogSnapshot } from "../catalog/catalog.js";
-import type { SchemaSync } from "../catalog/schema-sync.js";
-import { methodsByName, type RestRoutesProvider } from "../docs/rest-routes.js";
+import type { CatalogSync } from "../catalog/catalog-sync.js";
+import { methodsByName } from "../docs/rest-routes.js";
 import type { Registry } from "../registry/registry.js";
 
 export interface AdminAppOptions {
-  schemaSync: SchemaSync;
+  /** The live catalog (its snapshots carry the route table `/admin/routes` lists). */
+  catalog: Pick<CatalogSync, "current" | "hasCatalog">;
   registry: Registry;
   logger: Logger;
   /** What `/metrics` serves; without it `/metrics` is 404. */
   metricsRegistry?: PromRegistry;
-  /** REST routes of a snapshot for `/admin/routes`; without it only default routes are listed. */
-  restRoutes?: RestRoutesProvider;
   /** True once shutdown began: `/readyz` answers 503 so load balancers stop sending new requests. */
   isDraining?: () => boolean;
 }
@@ -24,7 +23,7 @@ export interface AdminAppOptions {
  * shutting down); `/metrics` is Prometheus text; `/admin/*` are JSON views for operators.
  */
 export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
-  const { schemaSync, registry } = options;
+  const { catalog, registry } = options;
   const app = Fastify({
     loggerInstance: options.logger.child({ listener: "admin" }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -34,22 +33,22 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
 
   app.get("/readyz", async (_request, reply) => {
     const health = registry.health();
-    const catalog = schemaSync.hasCatalog();
+    const built = catalog.hasCatalog();
     const draining = options.isDraining?.() ?? false;
-    const ready = health.loaded && catalog && !draining;
+    const ready = health.loaded && built && !draining;
     const reasons = [
       ...(health.loaded ? [] : ["registry not loaded yet"]),
-      ...(catalog ? [] : ["no catalog built yet"]),
+      ...(built ? [] : ["no catalog built yet"]),
       ...(draining ? ["shutting down"] : []),
     ];
-    const snapshot = schemaSync.current();
+    const snapshot = catalog.current();
     reply.code(ready ? 200 : 503);
     return {
       status: ready ? "ready" : "not ready",
       reasons,
       // Registry health says e.g. "etcd unreachable since …; serving last known set" while still ready.
       registry: health,
-      catalog: { built: catalog, generation: snapshot.generation, methods: snapshot.methodsByPath.size },
+      catalog: { built, generation: snapshot.generation, methods: snapshot.methodsByPath.size },
     };
   });
 
@@ -62,7 +61,7 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   }
 
   app.get("/admin/backends", async () => {
-    const snapshot = schemaSync.current();
+    const snapshot = catalog.current();
     const backends = [...registry.current()].map(([name, instances]) => {
       const statuses = snapshot.instances.get(name) ?? [];
       return {
@@ -92,12 +91,12 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     };
   });
 
-  app.get("/admin/routes", async () => routesView(schemaSync.current(), options.restRoutes));
+  app.get("/admin/routes", async () => routesView(catalog.current()));
   return app;
 }
 
 /** Every route of a snapshot: the default POST route of each method, then each REST binding. */
-export function routesView(snapshot: CatalogSnapshot, restRoutes: RestRoutesProvider | undefined) {
+export function routesView(snapshot: CatalogSnapshot) {
   const byName = methodsByName(snapshot);
   const defaults = [...snapshot.methodsByPath.values()].map((method) => ({
     verb: "POST",
@@ -110,7 +109,7 @@ export function routesView(snapshot: CatalogSnapshot, restRoutes: RestRoutesProv
     conflicts: [],
     instances: method.instances.map((i) => i.address),
   }));
-  const rest = (restRoutes?.(snapshot) ?? []).map((route) => {
+  const rest = snapshot.routes.routes().map((route) => {
     const method = byName.get(route.selector);
     return {
       verb: route.verb,

@@ -1,25 +1,25 @@
 import protobuf from "protobufjs";
-import type { JsonOptions } from "../codec/codec.js";
+import type { JsonOptions, MessageCodec } from "../codec/codec.js";
 import { codecFor } from "../codec/codec-cache.js";
+import type { DescriptorSchema } from "../reflection/descriptor-cache.js";
 import type { DescriptorFile } from "../reflection/descriptor-file.js";
-import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { HttpRule } from "../router/http-rule.js";
-import type { CatalogMethod, CatalogSnapshot, InstanceSchemaStatus, StreamingKind } from "./catalog.js";
+import { buildRoutes } from "./build-routes.js";
+import {
+  type CatalogMethod,
+  type CatalogSnapshot,
+  type InstanceSchemaStatus,
+  NO_POLICIES,
+  type StreamingKind,
+} from "./catalog.js";
 import { httpRulesFromDescriptors } from "./http-rules-from-descriptors.js";
 import { sourceComments } from "./source-comments.js";
+import { createStatusCodec } from "./status-codec.js";
 
-/** One instance's successfully reflected schema. */
-export interface InstanceSchema {
-  readonly instance: BackendInstance;
-  readonly version: ReflectionVersion;
-  readonly hash: string;
-  readonly services: readonly string[];
-  readonly files: ReadonlyMap<string, DescriptorFile>;
-  /** When this backend first served a schema with this hash: newer schemas win for shared methods. */
-  readonly firstSeenAt: number;
-}
+/** One instance's successfully reflected schema (from the descriptor cache). */
+export type InstanceSchema = DescriptorSchema<BackendInstance>;
 
 export interface CatalogInput {
   /**
@@ -37,6 +37,8 @@ export interface CatalogInput {
   >;
   /** Backends with a registered instance whose first schema fetch has not ended. Default none. */
   readonly pendingBackends?: ReadonlySet<string>;
+  /** Rules from the `--http-rules` file (replace the descriptors' rules of the same selector). Default none. */
+  readonly fileRules?: readonly HttpRule[];
   /** JSON options for a backend (gateway defaults with the backend's overrides). */
   jsonOptionsFor(backend: string): JsonOptions;
   /** Whether a service may be routed (allow/deny lists). */
@@ -44,8 +46,10 @@ export interface CatalogInput {
 }
 
 /**
- * Builds catalog snapshots. Holds a cache of linked schemas by descriptor hash, so an unchanged schema
- * costs no re-linking and its codecs (compiled per type) survive from one snapshot to the next.
+ * Builds catalog snapshots: methods with their codecs (request, response, Status) and the instances
+ * serving each, then the route table. Holds a cache of linked schemas by descriptor hash, so an
+ * unchanged schema costs no re-linking and its codecs (compiled per type) survive from one snapshot to
+ * the next.
  */
 export class CatalogBuilder {
   /** Per descriptor hash: the linked root and what is read from the files once (rules, comments). */
@@ -69,7 +73,8 @@ export class CatalogBuilder {
       const backendMethods = new Map<string, { method: CatalogMethodDraft; instances: BackendInstance[] }>();
       for (const group of groups) {
         usedHashes.add(group.hash);
-        const { schema, rules, comments } = this.#linked(group.hash, group.files);
+        const linked = this.#linked(group.hash, group.files);
+        const { schema, rules, comments } = linked;
         for (const problem of schema.problems) problems.push(`${backend}: ${problem}`);
         for (const serviceName of group.services) {
           if (!input.isServiceAllowed(serviceName)) continue;
@@ -111,6 +116,8 @@ export class CatalogBuilder {
                 requestType: method.resolvedRequestType!,
                 responseType: method.resolvedResponseType!,
                 jsonOptions,
+                statusCodec: statusCodecOf(linked, jsonOptions),
+                policies: NO_POLICIES,
                 httpRules: rules.get(fullName) ?? [],
                 description: comments.get(fullName),
               },
@@ -129,6 +136,7 @@ export class CatalogBuilder {
       }
     }
     for (const hash of this.#roots.keys()) if (!usedHashes.has(hash)) this.#roots.delete(hash);
+    const { routes, problems: routeProblems } = buildRoutes(methodsByPath.values(), input.fileRules ?? []);
     this.#generation += 1;
     return Object.freeze({
       generation: this.#generation,
@@ -137,7 +145,9 @@ export class CatalogBuilder {
       serviceBackends,
       instances,
       pendingBackends: input.pendingBackends ?? new Set<string>(),
+      routes,
       problems,
+      routeProblems,
     });
   }
 
@@ -148,6 +158,7 @@ export class CatalogBuilder {
         schema: buildSchemaRoot(files.values()),
         rules: httpRulesFromDescriptors(files.values()),
         comments: sourceComments(files.values()),
+        statusCodecs: new Map(),
       };
       this.#roots.set(hash, linked);
     }
@@ -159,6 +170,17 @@ interface LinkedSchema {
   schema: SchemaRoot;
   rules: Map<string, HttpRule[]>;
   comments: Map<string, string>;
+  /** Per JSON options object (one frozen object per backend): the schema's google.rpc.Status codec. */
+  statusCodecs: Map<JsonOptions, MessageCodec>;
+}
+
+function statusCodecOf(linked: LinkedSchema, options: JsonOptions): MessageCodec {
+  let codec = linked.statusCodecs.get(options);
+  if (!codec) {
+    codec = createStatusCodec(linked.schema.root, options);
+    linked.statusCodecs.set(options, codec);
+  }
+  return codec;
 }
 
 type CatalogMethodDraft = Omit<CatalogMethod, "requestCodec" | "responseCodec" | "instances">;

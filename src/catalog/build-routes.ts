@@ -1,4 +1,3 @@
-import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import type { HttpRule } from "../router/http-rule.js";
 import {
   createRouteTable,
@@ -7,28 +6,28 @@ import {
   type RouteTable,
   validateBinding,
 } from "../router/index.js";
+import type { CatalogMethod } from "./catalog.js";
 
-/** A catalog snapshot and the REST route table built from it: swapped together, read together. */
-export interface RoutedSnapshot {
-  readonly snapshot: CatalogSnapshot;
+/** A snapshot's REST route table and the rule problems met building it. */
+export interface BuiltRoutes {
   readonly routes: RouteTable<CatalogMethod>;
-  /** Rule problems of this snapshot (file rules naming no method, bindings that do not fit their method). */
+  /** File rules naming no method, bindings that do not fit their method, conflicts, invalid templates. */
   readonly problems: readonly string[];
 }
 
 /**
- * Builds the REST route table of a snapshot: the methods' `google.api.http` rules merged with the rules
- * file (a file rule replaces the descriptor's rules of its selector), each binding checked against its
- * request type, so a request never meets a rule that cannot work. Runs off the request path.
+ * Builds the REST route table of a snapshot's methods: their `google.api.http` rules merged with the
+ * rules file (a file rule replaces the descriptor's rules of its selector), each binding checked against
+ * its request type, so a request never meets a rule that cannot work. Runs when the snapshot is built.
  */
-export function routeSnapshot(snapshot: CatalogSnapshot, fileRules: readonly HttpRule[]): RoutedSnapshot {
-  const methods = new Map<string, CatalogMethod>();
-  for (const method of snapshot.methodsByPath.values()) methods.set(method.fullName, method);
-  const declared = [...methods.values()].flatMap((m) => m.httpRules);
+export function buildRoutes(methods: Iterable<CatalogMethod>, fileRules: readonly HttpRule[]): BuiltRoutes {
+  const byName = new Map<string, CatalogMethod>();
+  for (const method of methods) byName.set(method.fullName, method);
+  const declared = [...byName.values()].flatMap((m) => m.httpRules);
   const problems: string[] = [];
   const entries: RouteEntry<CatalogMethod>[] = [];
   for (const rule of mergeHttpRules(declared, fileRules)) {
-    const method = methods.get(rule.selector);
+    const method = byName.get(rule.selector);
     if (!method) {
       // A rules file may name methods of backends that are not up yet; not an error, but worth a line.
       if (rule.source === "rules-file")
@@ -54,5 +53,5 @@ export function routeSnapshot(snapshot: CatalogSnapshot, fileRules: readonly Htt
   for (const invalid of routes.invalid) {
     problems.push(`route ${invalid.verb} ${invalid.pattern} of ${invalid.selector}: ${invalid.reason}`);
   }
-  return { snapshot, routes, problems };
+  return { routes, problems };
 }

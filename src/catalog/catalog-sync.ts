@@ -1,77 +1,57 @@
 import type { Logger } from "pino";
-import { fetchSchema, type ReflectionVersion } from "../reflection/reflection-client.js";
-import { hashDescriptorFiles } from "../reflection/schema-root.js";
+import { DescriptorCache, type DescriptorCacheMetrics } from "../reflection/descriptor-cache.js";
+import type { ReflectionChannelOptions } from "../reflection/reflection-channels.js";
 import { type BackendInstance, type BackendSet, instanceKey, type Registry } from "../registry/registry.js";
-import type { ChannelPool } from "../upstream/channel-pool.js";
-import type { CatalogBuilder, CatalogInput, InstanceSchema } from "./build-catalog.js";
-import type { CatalogSnapshot, InstanceSchemaStatus } from "./catalog.js";
+import type { HttpRule } from "../router/http-rule.js";
+import { CatalogBuilder, type CatalogInput, type InstanceSchema } from "./build-catalog.js";
+import type { Catalog, CatalogSnapshot, InstanceSchemaStatus } from "./catalog.js";
 import { EMPTY_SNAPSHOT } from "./catalog.js";
 
-/** What schema synchronisation reports (implemented by telemetry/; defined here so the arrow points down). */
-export interface SchemaSyncMetrics {
-  /** One reflection fetch of an instance of `backend` ended. */
-  reflectionFinished(backend: string, ok: boolean, durationSeconds: number): void;
+/** What catalog synchronisation reports (implemented by telemetry/; defined here so the arrow points down). */
+export interface CatalogSyncMetrics extends DescriptorCacheMetrics {
   /** A catalog was built and swapped in. */
   catalogBuilt(durationSeconds: number, methods: number): void;
   /** A catalog build failed (the previous one stays). */
   catalogFailed(): void;
 }
 
-export interface SchemaSyncOptions {
+export interface CatalogSyncOptions {
   registry: Registry;
-  pool: ChannelPool;
-  builder: CatalogBuilder;
   logger: Logger;
+  /** How reflection dials instances (TLS credentials and server name, compression, answer size). */
+  reflectionChannels?: ReflectionChannelOptions;
   /** Periodic refresh of every instance, with ±20% jitter. Default 30 s; 0 disables. */
   refreshIntervalMs: number;
   /** Minimum time between refreshes triggered by requests (UNIMPLEMENTED, unknown method), per backend. Default 1 s. */
   requestedRefreshMinIntervalMs?: number;
   /** Deadline of one reflection fetch. Default 10 s. */
   reflectionTimeoutMs?: number;
+  /** Rules from the `--http-rules` file, merged into every snapshot's route table. Default none. */
+  fileRules?: readonly HttpRule[];
   jsonOptionsFor: CatalogInput["jsonOptionsFor"];
   isServiceAllowed: CatalogInput["isServiceAllowed"];
   /** Reflection and catalog-build observations (Prometheus in the admin listener). Default: none. */
-  metrics?: SchemaSyncMetrics;
+  metrics?: CatalogSyncMetrics;
+  /** Default: a new one. */
+  builder?: CatalogBuilder;
 }
-
-interface InstanceState {
-  instance: BackendInstance;
-  schema: InstanceSchema | undefined;
-  preferredVersion: ReflectionVersion | undefined;
-  lastRefreshAt: number | undefined;
-  lastError: string | undefined;
-  inflight: Promise<void> | undefined;
-  /** A refresh was asked for while one was running: run once more when it ends. */
-  again: boolean;
-  failures: number;
-  retryTimer: NodeJS.Timeout | undefined;
-}
-
-/** The instance has no schema and its first fetch has not ended: calls for its backend may wait for it. */
-function isFirstFetch(state: InstanceState): boolean {
-  return state.schema === undefined && state.failures === 0;
-}
-
-const RETRY_BASE_MS = 250;
-const RETRY_MAX_MS = 30_000;
 
 /**
- * Keeps the catalog in step with the registry and with what instances serve: reflection per instance
- * (single-flight, retried with backoff, last good schema kept on failure), triggered by registry changes,
- * channel reconnects, a jittered interval and requests for methods the catalog does not know. Every
- * change rebuilds the catalog off the request path and swaps it with one assignment.
+ * Keeps the catalog in step with the registry and with what instances serve: registry changes add and
+ * drop instances of the descriptor cache (src/reflection/descriptor-cache.ts, which fetches, retries and
+ * refreshes them); every change it reports rebuilds the snapshot off the request path (coalesced per
+ * burst) and swaps it with one assignment.
  *
  * Each backend is published as soon as its own schema is in: nothing waits for a slow instance's
  * reflection (issue 13, point 1). A backend's methods stay routable while any of its instances is
  * registered and its schema is being fetched: the schema of a departed instance is kept (for routing, not
  * as a call target) until a registered instance of its backend has a schema (issue 13, point 10).
  */
-export class SchemaSync {
-  readonly #options: SchemaSyncOptions;
+export class CatalogSync implements Catalog {
+  readonly #options: CatalogSyncOptions;
   readonly #log: Logger;
-  readonly #states = new Map<string, InstanceState>();
-  /** firstSeenAt per backend+hash: the newest schema wins for methods shared during a rolling deploy. */
-  readonly #hashFirstSeen = new Map<string, number>();
+  readonly #builder: CatalogBuilder;
+  readonly #cache: DescriptorCache<BackendInstance>;
   readonly #lastRequestedRefresh = new Map<string, number>();
   readonly #listeners = new Set<(snapshot: CatalogSnapshot) => void>();
   /** Per backend, by hash: schemas of departed instances, kept while no registered instance has one. */
@@ -80,14 +60,22 @@ export class SchemaSync {
   #rebuildScheduled = false;
   /** Something changed since the last build (a scheduled build finding nothing new skips). */
   #dirty = false;
-  #intervalTimer: NodeJS.Timeout | undefined;
   #unsubscribe: Array<() => void> = [];
   #closed = false;
   #built = false;
 
-  constructor(options: SchemaSyncOptions) {
+  constructor(options: CatalogSyncOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: "schema-sync" });
+    this.#builder = options.builder ?? new CatalogBuilder();
+    this.#cache = new DescriptorCache<BackendInstance>({
+      logger: this.#log,
+      ...(options.reflectionChannels ? { channels: options.reflectionChannels } : {}),
+      refreshIntervalMs: options.refreshIntervalMs,
+      timeoutMs: options.reflectionTimeoutMs ?? 10_000,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      onChange: () => this.#scheduleRebuild(),
+    });
   }
 
   /** The snapshot every request reads. */
@@ -102,7 +90,7 @@ export class SchemaSync {
 
   /** The last good schema of every instance that answered reflection (the docs read their comments). */
   schemas(): InstanceSchema[] {
-    return [...this.#states.values()].flatMap((state) => (state.schema ? [state.schema] : []));
+    return [...this.#cache.instances()].flatMap((cached) => (cached.schema ? [cached.schema] : []));
   }
 
   onSnapshot(listener: (snapshot: CatalogSnapshot) => void): () => void {
@@ -116,22 +104,12 @@ export class SchemaSync {
    * `firstFetches` for a bounded wait).
    */
   async start(): Promise<void> {
-    const { registry, pool } = this.#options;
+    const { registry } = this.#options;
     await registry.start();
     this.#unsubscribe.push(registry.onChange((backends) => this.#applyBackends(backends)));
-    this.#unsubscribe.push(
-      pool.onReconnect((instance) => {
-        this.#log.info(
-          { backend: instance.backend, instance: instance.id },
-          "channel reconnected; refreshing schema",
-        );
-        this.#refresh(instanceKey(instance));
-      }),
-    );
     this.#applyBackends(registry.current());
     // The first catalog lists no method yet, but names the backends being fetched, so calls wait for them.
     this.#rebuild();
-    this.#scheduleInterval();
   }
 
   /**
@@ -140,9 +118,7 @@ export class SchemaSync {
    * this way, while a hung one only delays itself.
    */
   async firstFetches(maxWaitMs: number): Promise<void> {
-    const running = [...this.#states.values()].flatMap((s) =>
-      isFirstFetch(s) && s.inflight ? [s.inflight] : [],
-    );
+    const running = this.#cache.running(true);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, maxWaitMs);
@@ -163,13 +139,15 @@ export class SchemaSync {
     const minInterval = this.#options.requestedRefreshMinIntervalMs ?? 1000;
     if (now - (this.#lastRequestedRefresh.get(backend) ?? 0) < minInterval) return;
     this.#lastRequestedRefresh.set(backend, now);
-    for (const [key, state] of this.#states) if (state.instance.backend === backend) this.#refresh(key);
+    for (const cached of this.#cache.instances()) {
+      if (cached.instance.backend === backend) this.#cache.refresh(instanceKey(cached.instance));
+    }
   }
 
   /** Resolves when no refresh is running (tests and shutdown). */
   async idle(): Promise<void> {
     for (;;) {
-      const running = [...this.#states.values()].map((s) => s.inflight).filter(Boolean);
+      const running = this.#cache.running();
       if (running.length === 0 && !this.#rebuildScheduled) return;
       await Promise.all(running);
       await new Promise((resolve) => setImmediate(resolve));
@@ -178,9 +156,8 @@ export class SchemaSync {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#intervalTimer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    for (const state of this.#states.values()) clearTimeout(state.retryTimer);
+    this.#cache.close();
   }
 
   #applyBackends(backends: BackendSet): void {
@@ -190,134 +167,26 @@ export class SchemaSync {
       for (const instance of list) {
         const key = instanceKey(instance);
         present.add(key);
-        if (!this.#states.has(key)) {
-          this.#states.set(key, {
-            instance,
-            schema: undefined,
-            preferredVersion: undefined,
-            lastRefreshAt: undefined,
-            lastError: undefined,
-            inflight: undefined,
-            again: false,
-            failures: 0,
-            retryTimer: undefined,
-          });
-          this.#refresh(key);
+        if (!this.#cache.has(key)) {
+          this.#cache.add(key, instance);
           // The catalog names backends being fetched (calls may wait for them).
           changed = true;
         }
       }
     }
-    for (const [key, state] of this.#states) {
-      if (!present.has(key)) {
-        clearTimeout(state.retryTimer);
-        this.#states.delete(key);
-        if (state.schema) {
-          // Kept for routing until a registered instance of the backend has a schema; pruned by #rebuild.
-          const departed = this.#departed.get(state.instance.backend) ?? new Map<string, InstanceSchema>();
-          departed.set(state.schema.hash, state.schema);
-          this.#departed.set(state.instance.backend, departed);
-        }
-        changed = true;
+    for (const key of [...this.#cache.keys()]) {
+      if (present.has(key)) continue;
+      const schema = this.#cache.remove(key);
+      if (schema) {
+        // Kept for routing until a registered instance of the backend has a schema; pruned by #rebuild.
+        const { backend } = schema.instance;
+        const departed = this.#departed.get(backend) ?? new Map<string, InstanceSchema>();
+        departed.set(schema.hash, schema);
+        this.#departed.set(backend, departed);
       }
+      changed = true;
     }
-    this.#options.pool.retain(backends);
     if (changed) this.#scheduleRebuild();
-  }
-
-  #refresh(key: string): void {
-    const state = this.#states.get(key);
-    if (!state || this.#closed) return;
-    if (state.inflight) {
-      state.again = true;
-      return;
-    }
-    clearTimeout(state.retryTimer);
-    state.retryTimer = undefined;
-    state.inflight = this.#fetch(state).finally(() => {
-      state.inflight = undefined;
-      if (state.again && this.#states.get(key) === state) {
-        state.again = false;
-        this.#refresh(key);
-      }
-    });
-  }
-
-  async #fetch(state: InstanceState): Promise<void> {
-    const { instance } = state;
-    const started = Date.now();
-    try {
-      const fetchOptions: Parameters<typeof fetchSchema>[1] = {
-        timeoutMs: this.#options.reflectionTimeoutMs ?? 10_000,
-      };
-      if (state.preferredVersion) fetchOptions.preferredVersion = state.preferredVersion;
-      const reflected = await fetchSchema(this.#options.pool.reflectionClient(instance), fetchOptions);
-      this.#options.metrics?.reflectionFinished(instance.backend, true, (Date.now() - started) / 1000);
-      const hash = hashDescriptorFiles(reflected.files.values());
-      const seenKey = `${instance.backend}\u0000${hash}`;
-      if (!this.#hashFirstSeen.has(seenKey)) this.#hashFirstSeen.set(seenKey, started);
-      state.preferredVersion = reflected.version;
-      state.lastRefreshAt = Date.now();
-      state.lastError = undefined;
-      state.failures = 0;
-      if (reflected.unresolvedServices.length > 0 || reflected.missingFiles.length > 0) {
-        this.#log.warn(
-          {
-            backend: instance.backend,
-            instance: instance.id,
-            unresolvedServices: reflected.unresolvedServices,
-            missingFiles: reflected.missingFiles,
-          },
-          "reflection answer incomplete; linking leniently",
-        );
-      }
-      const changed = state.schema?.hash !== hash;
-      state.schema = {
-        instance,
-        version: reflected.version,
-        hash,
-        services: reflected.services,
-        files: reflected.files,
-        firstSeenAt: this.#hashFirstSeen.get(seenKey)!,
-      };
-      if (changed) {
-        this.#log.info(
-          {
-            backend: instance.backend,
-            instance: instance.id,
-            version: reflected.version,
-            hash,
-            services: reflected.services,
-          },
-          "schema loaded",
-        );
-        this.#scheduleRebuild();
-      }
-    } catch (error) {
-      if (this.#closed) return;
-      this.#options.metrics?.reflectionFinished(instance.backend, false, (Date.now() - started) / 1000);
-      state.failures += 1;
-      state.lastError = (error as Error).message;
-      state.lastRefreshAt = Date.now();
-      const delay =
-        Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (state.failures - 1)) * (0.8 + Math.random() * 0.4);
-      this.#log.warn(
-        {
-          backend: instance.backend,
-          instance: instance.id,
-          address: instance.address,
-          err: state.lastError,
-          retryInMs: Math.round(delay),
-        },
-        state.schema ? "schema refresh failed; keeping the last good schema" : "schema fetch failed",
-      );
-      if (!this.#closed) {
-        state.retryTimer = setTimeout(() => this.#refresh(instanceKey(instance)), delay);
-        state.retryTimer.unref();
-      }
-      // A first failure still changes /admin status; rebuild so the catalog shows it.
-      if (state.failures === 1) this.#scheduleRebuild();
-    }
   }
 
   #scheduleRebuild(): void {
@@ -338,19 +207,20 @@ export class SchemaSync {
       { schemas: InstanceSchema[]; statuses: InstanceSchemaStatus[]; retained: InstanceSchema[] }
     >();
     const pendingBackends = new Set<string>();
-    for (const state of this.#states.values()) {
-      const entry = backends.get(state.instance.backend) ?? { schemas: [], statuses: [], retained: [] };
-      if (state.schema) entry.schemas.push(state.schema);
-      if (isFirstFetch(state)) pendingBackends.add(state.instance.backend);
+    for (const cached of this.#cache.instances()) {
+      const { instance, schema } = cached;
+      const entry = backends.get(instance.backend) ?? { schemas: [], statuses: [], retained: [] };
+      if (schema) entry.schemas.push(schema);
+      if (cached.firstFetchRunning) pendingBackends.add(instance.backend);
       entry.statuses.push({
-        instance: state.instance,
-        reflectionVersion: state.schema?.version,
-        descriptorHash: state.schema?.hash,
-        services: state.schema?.services ?? [],
-        lastRefreshAt: state.lastRefreshAt,
-        lastError: state.lastError,
+        instance,
+        reflectionVersion: schema?.version,
+        descriptorHash: schema?.hash,
+        services: schema?.services ?? [],
+        lastRefreshAt: cached.lastRefreshAt,
+        lastError: cached.lastError,
       });
-      backends.set(state.instance.backend, entry);
+      backends.set(instance.backend, entry);
     }
     // A departed instance's schema routes its backend's calls (to registered instances only) until a
     // registered instance has a schema; a backend with no registered instance is gone, its routes too.
@@ -362,9 +232,10 @@ export class SchemaSync {
     const started = performance.now();
     let snapshot: CatalogSnapshot;
     try {
-      snapshot = this.#options.builder.build({
+      snapshot = this.#builder.build({
         backends,
         pendingBackends,
+        fileRules: this.#options.fileRules ?? [],
         jsonOptionsFor: this.#options.jsonOptionsFor,
         isServiceAllowed: this.#options.isServiceAllowed,
       });
@@ -373,7 +244,8 @@ export class SchemaSync {
       this.#log.error({ err: error }, "catalog build failed; keeping the previous catalog");
       return;
     }
-    const known = new Set(this.#snapshot.problems);
+    const previous = this.#snapshot;
+    const known = new Set(previous.problems);
     for (const problem of snapshot.problems)
       if (!known.has(problem)) this.#log.warn({ problem }, "catalog problem");
     this.#snapshot = snapshot;
@@ -387,17 +259,10 @@ export class SchemaSync {
       },
       "catalog swapped",
     );
+    const knownRouteProblems = new Set(previous.routeProblems);
+    for (const problem of snapshot.routeProblems) {
+      if (!knownRouteProblems.has(problem)) this.#options.logger.warn({ problem }, "http rule problem");
+    }
     for (const listener of this.#listeners) listener(snapshot);
-  }
-
-  #scheduleInterval(): void {
-    const base = this.#options.refreshIntervalMs;
-    if (base <= 0 || this.#closed) return;
-    const delay = base * (0.8 + Math.random() * 0.4);
-    this.#intervalTimer = setTimeout(() => {
-      for (const key of this.#states.keys()) this.#refresh(key);
-      this.#scheduleInterval();
-    }, delay);
-    this.#intervalTimer.unref();
   }
 }

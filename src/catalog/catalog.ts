@@ -3,6 +3,17 @@ import type { JsonOptions, MessageCodec } from "../codec/codec.js";
 import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { HttpRule } from "../router/http-rule.js";
+import { createRouteTable, type RouteTable } from "../router/index.js";
+
+/**
+ * The per-method policy chain (access → authenticate → authorize → limit → transform), resolved from
+ * policy selectors when a snapshot is built and run per request. The next issue fills it; until then
+ * every method's chain is `NO_POLICIES`, and the request path does not read it.
+ */
+export type PolicyChain = readonly never[];
+
+/** The empty chain every method has until policies exist. */
+export const NO_POLICIES: PolicyChain = Object.freeze([]);
 
 /** The four gRPC call shapes. */
 export type StreamingKind = "unary" | "server-streaming" | "client-streaming" | "bidi-streaming";
@@ -23,8 +34,16 @@ export interface CatalogMethod {
   readonly responseType: protobuf.Type;
   readonly requestCodec: MessageCodec;
   readonly responseCodec: MessageCodec;
+  /**
+   * google.rpc.Status under this method's JSON options, resolving `details` Anys in the backend's schema
+   * first, then in the bundled google/rpc protos: decodes `grpc-status-details-bin`. Built with the
+   * snapshot (shared by every method of one schema), never on the request path.
+   */
+  readonly statusCodec: MessageCodec;
+  /** Policies run for this method, in order. Always `NO_POLICIES` for now (see `PolicyChain`). */
+  readonly policies: PolicyChain;
   readonly jsonOptions: Readonly<JsonOptions>;
-  /** REST bindings declared by the method's `google.api.http` option (the rules file is merged by the router). */
+  /** REST bindings declared by the method's `google.api.http` option (the rules file is merged into `routes`). */
   readonly httpRules: readonly HttpRule[];
   /**
    * Registered instances whose schema has this method (during a rolling deploy, not all of them). Empty
@@ -48,7 +67,8 @@ export interface InstanceSchemaStatus {
 
 /**
  * One immutable view of everything routable, built off the request path and swapped with one
- * assignment. A request reads exactly one snapshot from start to end.
+ * assignment: methods with their codecs and the instances serving each, the REST route table, and what
+ * each instance reported. A request reads exactly one snapshot from start to end.
  */
 export interface CatalogSnapshot {
   /** Increases with every swap. */
@@ -67,8 +87,28 @@ export interface CatalogSnapshot {
    * so the request path pays one size check. Absent: none (snapshots made by hand, e.g. in tests).
    */
   readonly pendingBackends?: ReadonlySet<string>;
+  /**
+   * The REST route table: the methods' `google.api.http` rules merged with the rules file, each binding
+   * checked against its request type, conflicts resolved (matched after the default `methodsByPath` route).
+   */
+  readonly routes: RouteTable<CatalogMethod>;
   /** Problems found while building (method skipped, duplicate service, …): logged and shown in /admin. */
   readonly problems: readonly string[];
+  /** Rule problems (file rules naming no method, bindings that do not fit their method, conflicts): logged. */
+  readonly routeProblems: readonly string[];
+}
+
+/** The live catalog as the request path sees it (implemented by `CatalogSync`). */
+export interface Catalog {
+  /** The snapshot requests are served from now. */
+  current(): CatalogSnapshot;
+  /** Called after every swap with the new snapshot; returns an unsubscribe function. */
+  onSnapshot(listener: (snapshot: CatalogSnapshot) => void): () => void;
+  /**
+   * Look at a backend's schemas again soon: a call met a method the catalog does not know, or got
+   * UNIMPLEMENTED. Rate limited per backend.
+   */
+  requestRefresh(backend: string): void;
 }
 
 export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({
@@ -77,5 +117,7 @@ export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({
   methodsByPath: new Map(),
   serviceBackends: new Map(),
   instances: new Map(),
+  routes: createRouteTable<CatalogMethod>([]),
   problems: [],
+  routeProblems: [],
 });

@@ -2,14 +2,12 @@ import type { InstanceSchema } from "../catalog/build-catalog.js";
 import type { CatalogSnapshot } from "../catalog/catalog.js";
 import { sourceComments } from "../catalog/source-comments.js";
 import { buildOpenApiDocument } from "./document.js";
-import type { RestRoutesProvider } from "./rest-routes.js";
 
 export interface OpenApiSourceOptions {
-  /** The live snapshot (SchemaSync.current). */
+  /** The live snapshot (CatalogSync.current); its route table gives the REST operations. */
   snapshot: () => CatalogSnapshot;
-  /** The reflected schemas, for message and field comments (SchemaSync.schemas); optional. */
+  /** The reflected schemas, for message and field comments (CatalogSync.schemas); optional. */
   schemas?: () => Iterable<InstanceSchema>;
-  restRoutes?: RestRoutesProvider;
   title?: string;
 }
 
@@ -37,7 +35,7 @@ export function createOpenApiSource(options: OpenApiSourceOptions): () => Record
     for (const hash of commentsByHash.keys()) if (!live.has(hash)) commentsByHash.delete(hash);
     const document = buildOpenApiDocument({
       snapshot,
-      restRoutes: options.restRoutes?.(snapshot) ?? [],
+      restRoutes: snapshot.routes.routes(),
       comments: (name) => comments.get(name),
       ...(options.title ? { title: options.title } : {}),
     });

@@ -1,5 +1,4 @@
 import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
-import { createRouteTable } from "../router/index.js";
 
 /** A conflict between two REST bindings of the same method and shape (the router's RouteConflict). */
 export interface RestRouteConflict {
@@ -10,7 +9,10 @@ export interface RestRouteConflict {
   readonly dropped: string;
 }
 
-/** One google.api.http binding as the route table sees it (structurally the router's RouteInfo). */
+/**
+ * One google.api.http binding as the route table sees it: structurally the router's RouteInfo, as
+ * `CatalogSnapshot.routes.routes()` lists them.
+ */
 export interface RestRoute {
   readonly verb: string;
   readonly pattern: string;
@@ -23,33 +25,6 @@ export interface RestRoute {
   /** False when a conflict dropped it or its template is invalid. */
   readonly active: boolean;
   readonly conflicts: readonly RestRouteConflict[];
-}
-
-/**
- * The REST routes of a snapshot. /admin/routes and /openapi.json take this as a function so they
- * follow whatever table the gateway routes with (rules file merged, conflicts resolved) without
- * depending on where it is kept.
- */
-export type RestRoutesProvider = (snapshot: CatalogSnapshot) => readonly RestRoute[];
-
-/**
- * A provider that builds the router's table from the methods' own `google.api.http` rules, once per
- * snapshot. It is what the gateway routes until the HTTP rules file is merged in; pass the gateway's
- * own table's `routes()` instead once the catalog carries one.
- */
-export function descriptorRestRoutes(): RestRoutesProvider {
-  const cache = new WeakMap<CatalogSnapshot, readonly RestRoute[]>();
-  return (snapshot) => {
-    let routes = cache.get(snapshot);
-    if (!routes) {
-      const entries = [...snapshot.methodsByPath.values()].flatMap((method) =>
-        method.httpRules.map((rule) => ({ rule, target: method })),
-      );
-      routes = createRouteTable<CatalogMethod>(entries).routes();
-      cache.set(snapshot, routes);
-    }
-    return routes;
-  };
 }
 
 /** Methods by fully-qualified name (REST routes name their method by selector). */

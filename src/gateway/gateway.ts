@@ -1,15 +1,12 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
-import type { SchemaSync } from "../catalog/schema-sync.js";
+import type { Catalog, CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import { Code, errors, GatewayError, httpStatusFromCode } from "../errors.js";
-import type { HttpRule } from "../router/http-rule.js";
 import { bindRequest } from "../router/index.js";
 import type { Cancellation } from "../upstream/cancellation.js";
 import { type Upstream, UpstreamError } from "../upstream/upstream.js";
 import { type DeadlinePolicy, effectiveTimeoutMs } from "./deadline.js";
 import { type HttpHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata.js";
-import { type RoutedSnapshot, routeSnapshot } from "./routing.js";
 import { decodeStatusDetails } from "./status-details.js";
 
 /** One HTTP request as the gateway core sees it: no framework types. */
@@ -42,9 +39,8 @@ export interface UnaryReply {
 }
 
 export interface GatewayOptions {
-  schemaSync: SchemaSync;
-  /** Rules from the `--http-rules` file (override the descriptors' rules of the same selector). */
-  fileRules: readonly HttpRule[];
+  /** The live catalog: every request reads one of its snapshots (methods, codecs, instances, routes). */
+  catalog: Catalog;
   /** Skip unknown query parameters on REST routes instead of answering 400. Default false. */
   ignoreUnknownQueryParameters?: boolean;
   logger: Logger;
@@ -87,41 +83,31 @@ export interface ResolvedRoute {
  */
 export class Gateway {
   readonly #options: GatewayOptions;
+  readonly #catalog: Catalog;
   readonly #pendingWaitMs: number;
 
-  #routed: RoutedSnapshot;
   /** Resolved at the next swap; made only when a call waits for one. */
   #swapped: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    this.#catalog = options.catalog;
     this.#pendingWaitMs = options.pendingSchemaWaitMs ?? PENDING_SCHEMA_WAIT_MS;
-    this.#routed = this.#route(options.schemaSync.current());
-    options.schemaSync.onSnapshot((snapshot) => {
-      this.#routed = this.#route(snapshot);
+    options.catalog.onSnapshot(() => {
       const swapped = this.#swapped;
       this.#swapped = undefined;
       swapped?.resolve();
     });
   }
 
-  /** The catalog snapshot and route table requests are served from now. */
-  routed(): RoutedSnapshot {
-    return this.#routed;
+  /** The catalog snapshot (methods and route table) requests are served from now. */
+  snapshot(): CatalogSnapshot {
+    return this.#catalog.current();
   }
 
   /** The backend caller; streaming calls (src/gateway/streaming*.ts) are started on it directly. */
   get upstream(): Upstream {
     return this.#options.upstream;
-  }
-
-  #route(snapshot: CatalogSnapshot): RoutedSnapshot {
-    const previous = new Set(this.#routed?.problems ?? []);
-    const routed = routeSnapshot(snapshot, this.#options.fileRules);
-    for (const problem of routed.problems) {
-      if (!previous.has(problem)) this.#options.logger.warn({ problem }, "http rule problem");
-    }
-    return routed;
   }
 
   async unary(exchange: HttpExchange, route: ResolvedRoute = this.resolve(exchange)): Promise<UnaryReply> {
@@ -184,14 +170,14 @@ export class Gateway {
    */
   callFailed(method: CatalogMethod, error: unknown): unknown {
     if (error instanceof GatewayError && error.code === Code.UNIMPLEMENTED) {
-      this.#options.schemaSync.requestRefresh(method.backend);
+      this.#catalog.requestRefresh(method.backend);
     }
     if (error instanceof UpstreamError) {
       const headers = headersFromMetadata(undefined, error.trailers);
       let details = error.details;
       const detailsBin = error.trailers.get("grpc-status-details-bin")[0];
       if (Buffer.isBuffer(detailsBin)) {
-        const decoded = decodeStatusDetails(detailsBin, method.requestType.root, method.jsonOptions);
+        const decoded = decodeStatusDetails(detailsBin, method.statusCodec);
         details = decoded.details;
         // RetryInfo tells clients when to come back; HTTP says it with Retry-After (RFC 9110 §10.2.3).
         const status = httpStatusFromCode(error.code);
@@ -209,7 +195,7 @@ export class Gateway {
    * then the REST route table. Throws 404 or 405 (with Allow).
    */
   resolve(exchange: Pick<HttpExchange, "verb" | "path" | "query">): ResolvedRoute {
-    const { snapshot, routes } = this.#routed;
+    const snapshot = this.#catalog.current();
     const method = snapshot.methodsByPath.get(exchange.path);
     if (method) {
       if (exchange.verb !== "POST") throw errors.methodNotAllowed(exchange.verb, exchange.path, ["POST"]);
@@ -221,7 +207,7 @@ export class Gateway {
         decode: (bytes) => method.responseCodec.binaryToJson(bytes),
       };
     }
-    const match = routes.match(exchange.verb, exchange.path);
+    const match = snapshot.routes.match(exchange.verb, exchange.path);
     if (match.kind === "method-not-allowed")
       throw errors.methodNotAllowed(exchange.verb, exchange.path, match.allow);
     if (match.kind === "not-found") throw this.#notFound(snapshot, exchange);
@@ -261,7 +247,7 @@ export class Gateway {
    * runs out; an unknown path goes on to its 404.
    */
   whenRoutable(verb: string, url: string): Promise<void> | undefined {
-    const pending = this.#routed.snapshot.pendingBackends;
+    const pending = this.#catalog.current().pendingBackends;
     if (pending === undefined || pending.size === 0) return undefined;
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
@@ -271,13 +257,13 @@ export class Gateway {
 
   /** What a request waits for on the current snapshot: a method with no ready instance, a path no schema knows, or nothing. */
   #pendingTarget(verb: string, path: string): CatalogMethod | typeof UNKNOWN_PATH | undefined {
-    const { snapshot, routes } = this.#routed;
+    const snapshot = this.#catalog.current();
     const pending = snapshot.pendingBackends;
     if (pending === undefined || pending.size === 0) return undefined;
     let method = snapshot.methodsByPath.get(path);
     if (method === undefined) {
       try {
-        const match = routes.match(verb, path);
+        const match = snapshot.routes.match(verb, path);
         if (match.kind === "not-found") return UNKNOWN_PATH;
         if (match.kind === "match") method = match.target;
       } catch {
@@ -303,10 +289,10 @@ export class Gateway {
 
   /** The current snapshot's version of a method with no ready instance, once its backend's fetch ends. */
   async #servedMethod(method: CatalogMethod): Promise<CatalogMethod> {
-    const pending = this.#routed.snapshot.pendingBackends;
+    const pending = this.#catalog.current().pendingBackends;
     if (pending === undefined || !pending.has(method.backend)) return method; // the upstream answers 503
     await this.#awaitRoutable("POST", method.path);
-    const current = this.#routed.snapshot.methodsByPath.get(method.path);
+    const current = this.#catalog.current().methodsByPath.get(method.path);
     if (current === undefined)
       throw new GatewayError(Code.NOT_FOUND, `service ${method.service} has no method ${method.name}`);
     return current;
@@ -336,7 +322,7 @@ export class Gateway {
       const [, service, name] = match as unknown as [string, string, string];
       const backend = snapshot.serviceBackends.get(service);
       if (backend !== undefined) {
-        this.#options.schemaSync.requestRefresh(backend);
+        this.#catalog.requestRefresh(backend);
         return new GatewayError(Code.NOT_FOUND, `service ${service} has no method ${name}`);
       }
     }

@@ -1,15 +1,14 @@
 import protobuf from "protobufjs";
-import type { JsonOptions, MessageCodec } from "../codec/codec.js";
-import { createMessageCodec } from "../codec/json-codec.js";
+import type { MessageCodec } from "../codec/codec.js";
 import type { AnyJson } from "../errors.js";
-import { bundleRoot } from "../reflection/schema-root.js";
 
 /**
  * `grpc-status-details-bin` → `google.rpc.Status.details` as proto3 JSON (CONTRACT.md §3). The Status is
- * decoded by the codec, whose Any rendering resolves each detail's type in the backend's own schema first,
- * then in the bundled google/rpc/*.proto (BadRequest, ErrorInfo, RetryInfo, …), and renders a type it
- * cannot resolve as `{"@type", "value": "<base64>"}`. Bytes the codec cannot decode at all fall back to
- * that raw form for every detail: the response never fails because of its details.
+ * decoded by the method's prebuilt Status codec (`CatalogMethod.statusCodec`, src/catalog/status-codec.ts),
+ * whose Any rendering resolves each detail's type in the backend's own schema first, then in the bundled
+ * google/rpc/*.proto (BadRequest, ErrorInfo, RetryInfo, …), and renders a type it cannot resolve as
+ * `{"@type", "value": "<base64>"}`. Bytes the codec cannot decode at all fall back to that raw form for
+ * every detail: the response never fails because of its details.
  */
 
 export interface DecodedStatusDetails {
@@ -18,52 +17,17 @@ export interface DecodedStatusDetails {
   retryAfterSeconds: number | undefined;
 }
 
-// One Status codec per backend schema and options object: its Any resolution depends on the schema.
-const statusCodecs = new WeakMap<protobuf.Root, Map<JsonOptions, MessageCodec>>();
-
-function statusCodec(root: protobuf.Root, options: JsonOptions): MessageCodec {
-  let byOptions = statusCodecs.get(root);
-  if (!byOptions) {
-    byOptions = new Map();
-    statusCodecs.set(root, byOptions);
-  }
-  let codec = byOptions.get(options);
-  if (!codec) {
-    const bundle = bundleRoot();
-    codec = createMessageCodec(bundle.lookupType("google.rpc.Status"), options, {
-      resolveType: (name) => resolveType(root, name) ?? resolveType(bundle, name),
-    });
-    byOptions.set(options, codec);
-  }
-  return codec;
-}
-
-export function decodeStatusDetails(
-  bytes: Uint8Array,
-  root: protobuf.Root,
-  options: JsonOptions,
-): DecodedStatusDetails {
+export function decodeStatusDetails(bytes: Uint8Array, statusCodec: MessageCodec): DecodedStatusDetails {
   let details: AnyJson[];
   try {
     // The one JSON writer prints the details (google.protobuf.Any rendering, unknown types as base64);
     // parsed back here because the error body and Retry-After need them as values. Errors only.
-    details =
-      (JSON.parse(statusCodec(root, options).fieldToJson(bytes, "details")) as AnyJson[] | null) ?? [];
+    details = (JSON.parse(statusCodec.fieldToJson(bytes, "details")) as AnyJson[] | null) ?? [];
   } catch {
     details = rawDetails(bytes);
   }
   const retryInfo = details.find((d) => d["@type"].endsWith("/google.rpc.RetryInfo"));
   return { details, retryAfterSeconds: retryInfo ? retrySeconds(retryInfo) : undefined };
-}
-
-function resolveType(root: protobuf.Root, name: string): protobuf.Type | undefined {
-  try {
-    const type = root.lookupType(name);
-    type.resolveAll();
-    return type;
-  } catch {
-    return undefined;
-  }
 }
 
 // The wire shape of google.rpc.Status with its details left as raw Anys, for the fallback.

@@ -194,8 +194,7 @@ export function resolveSocketRoute(
   exchange: Pick<HttpExchange, "path" | "query">,
 ): ResolvedRoute {
   const { path, query } = exchange;
-  if (gateway.routed().snapshot.methodsByPath.has(path))
-    return gateway.resolve({ verb: "POST", path, query });
+  if (gateway.snapshot().methodsByPath.has(path)) return gateway.resolve({ verb: "POST", path, query });
   try {
     return gateway.resolve({ verb: "GET", path, query });
   } catch (error) {

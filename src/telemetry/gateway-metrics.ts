@@ -1,4 +1,4 @@
-import type { SchemaSyncMetrics } from "../catalog/schema-sync.js";
+import type { CatalogSyncMetrics } from "../catalog/catalog-sync.js";
 
 /**
  * What the request path and the schema sync report to metrics, as plain typed calls: no prom-client
@@ -33,7 +33,7 @@ export interface UpstreamObservation {
   durationSeconds: number;
 }
 
-export interface GatewayMetrics extends SchemaSyncMetrics {
+export interface GatewayMetrics extends CatalogSyncMetrics {
   /** A public request began (in-flight gauge). Always paired with requestFinished. */
   requestStarted(): void;
   requestFinished(observation: RequestObservation): void;
