@@ -3,24 +3,23 @@ import type { Logger } from "pino";
 import type { Registry as PromRegistry } from "prom-client";
 import { buildAdminApp } from "../admin/admin-app.js";
 import { type GatewayStatus, readGatewayStatus } from "../admin/gateway-status.js";
-import { CatalogBuilder } from "../catalog/build-catalog.js";
 import type { CatalogMethod } from "../catalog/catalog.js";
-import { SchemaSync } from "../catalog/schema-sync.js";
+import { CatalogSync } from "../catalog/catalog-sync.js";
 import type { JsonOptions } from "../codec/codec.js";
 import type { GatewayConfig, GatewayOptions } from "../config/config.js";
 import { validateGatewayOptions } from "../config/validate-options.js";
 import { createOpenApiSource } from "../docs/openapi-source.js";
-import { descriptorRestRoutes, type RestRoutesProvider } from "../docs/rest-routes.js";
 import { Gateway } from "../gateway/gateway.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
 import { type RouteTable, readHttpRulesFile } from "../router/index.js";
 import { createLogger, routeGrpcLogs } from "../telemetry/logger.js";
-import { MeasuredUpstream } from "../telemetry/measured-upstream.js";
+import { createUpstreamTelemetry } from "../telemetry/measured-upstream.js";
 import { createPrometheusMetrics } from "../telemetry/metrics.js";
 import { backendChannelOptions } from "../upstream/backend-tls.js";
 import { ChannelPool } from "../upstream/channel-pool.js";
+import { Upstream } from "../upstream/upstream.js";
 import { buildPublicApp } from "./build-app.js";
 import { frontOptionsFromConfig } from "./front-options.js";
 
@@ -63,7 +62,7 @@ export interface GatewayInternals extends RunningGateway {
   /** The prom-client registry `/metrics` serves (its own, never the global one). */
   readonly metricsRegistry: PromRegistry;
   readonly gateway: Gateway;
-  readonly schemaSync: SchemaSync;
+  readonly schemaSync: CatalogSync;
   readonly logger: Logger;
 }
 
@@ -92,19 +91,22 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
   routeGrpcLogs(logger);
   const registry = givenRegistry ?? (await registryFor(config, logger));
-  // Scrape-time gauges read the live state; `gateway` is assigned below, before any scrape.
-  const prometheus = createPrometheusMetrics({ registry, snapshot: () => gateway.routed().snapshot });
+  // Scrape-time gauges read the live snapshot; `schemaSync` is assigned below, before any scrape.
+  const prometheus = createPrometheusMetrics({ registry, snapshot: () => schemaSync.current() });
   const pool = new ChannelPool(channelOptions);
+  // Upstream channels of instances that left the registry close (reflection closes its own).
+  registry.onChange((backends) => pool.retain(backends));
   const deny = new Set(config.denyServices);
   const allow = new Set(config.allowServices);
   const jsonByBackend = new Map<string, JsonOptions>();
-  const schemaSync = new SchemaSync({
+  const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
+  const schemaSync = new CatalogSync({
     registry,
-    pool,
-    builder: new CatalogBuilder(),
+    reflectionChannels: { ...channelOptions, maxReflectionBytes: config.maxReflectionBytes },
     logger,
     refreshIntervalMs: config.refreshIntervalMs,
     reflectionTimeoutMs: config.reflectionTimeoutMs,
+    fileRules,
     jsonOptionsFor: (backend) => {
       let json = jsonByBackend.get(backend);
       if (!json) {
@@ -117,11 +119,9 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
     metrics: prometheus.metrics,
   });
-  const upstream = new MeasuredUpstream(pool, prometheus.metrics);
-  const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
+  const upstream = new Upstream({ pool, interceptors: [createUpstreamTelemetry(prometheus.metrics)] });
   const gateway = new Gateway({
-    schemaSync,
-    fileRules,
+    catalog: schemaSync,
     logger,
     upstream,
     deadlines: {
@@ -132,16 +132,9 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
     pendingSchemaWaitMs: config.pendingSchemaWaitMs,
   });
-  // /admin/routes and /openapi.json list the routes the gateway's own table serves.
-  const fallbackRoutes = descriptorRestRoutes();
-  const restRoutes: RestRoutesProvider = (snapshot) => {
-    const routed = gateway.routed();
-    return routed.snapshot === snapshot ? routed.routes.routes() : fallbackRoutes(snapshot);
-  };
   const document = createOpenApiSource({
-    snapshot: () => gateway.routed().snapshot,
+    snapshot: () => schemaSync.current(),
     schemas: () => schemaSync.schemas(),
-    restRoutes,
   });
   const app = buildPublicApp({
     gateway,
@@ -150,14 +143,13 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     front,
     telemetry: {
       metrics: prometheus.metrics,
-      upstreamCall: (cancellation) => upstream.callFor(cancellation),
       // Both run once per request, only when the reply did not already say (errors before the backend call,
       // REST routes' templates for the log line): a trie lookup, no template parsing.
       methodFor: (verb, path) => {
-        const { snapshot, routes } = gateway.routed();
-        return snapshot.methodsByPath.get(path) ?? matchRoute(routes, verb, path)?.target;
+        const snapshot = schemaSync.current();
+        return snapshot.methodsByPath.get(path) ?? matchRoute(snapshot.routes, verb, path)?.target;
       },
-      routeOf: (verb, path) => matchRoute(gateway.routed().routes, verb, path)?.binding.pattern,
+      routeOf: (verb, path) => matchRoute(schemaSync.current().routes, verb, path)?.binding.pattern,
     },
     ...(config.docs ? { docs: { document } } : {}),
   });
@@ -170,11 +162,10 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   });
   let draining = false;
   const adminApp = buildAdminApp({
-    schemaSync,
+    catalog: schemaSync,
     registry,
     logger,
     metricsRegistry: prometheus.registry,
-    restRoutes,
     isDraining: () => draining,
   });
 
