@@ -5,6 +5,7 @@ import type { CatalogSnapshot } from "../catalog/catalog.js";
 import type { CatalogSync } from "../catalog/catalog-sync.js";
 import { methodsByName } from "../docs/rest-routes.js";
 import type { Registry } from "../registry/registry.js";
+import { readGatewayStatus } from "./gateway-status.js";
 
 export interface AdminAppOptions {
   /** The live catalog (its snapshots carry the route table `/admin/routes` lists). */
@@ -31,24 +32,18 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
+  const isDraining = options.isDraining ?? (() => false);
+  const status = () => readGatewayStatus({ registry, catalog, isDraining });
+
   app.get("/readyz", async (_request, reply) => {
-    const health = registry.health();
-    const built = catalog.hasCatalog();
-    const draining = options.isDraining?.() ?? false;
-    const ready = health.loaded && built && !draining;
-    const reasons = [
-      ...(health.loaded ? [] : ["registry not loaded yet"]),
-      ...(built ? [] : ["no catalog built yet"]),
-      ...(draining ? ["shutting down"] : []),
-    ];
-    const snapshot = catalog.current();
-    reply.code(ready ? 200 : 503);
+    const now = status();
+    reply.code(now.ready ? 200 : 503);
     return {
-      status: ready ? "ready" : "not ready",
-      reasons,
+      status: now.ready ? "ready" : "not ready",
+      reasons: now.reasons,
       // Registry health says e.g. "etcd unreachable since …; serving last known set" while still ready.
-      registry: health,
-      catalog: { built, generation: snapshot.generation, methods: snapshot.methodsByPath.size },
+      registry: now.registry,
+      catalog: { built: now.catalog.built, generation: now.catalog.generation, methods: now.catalog.methods },
     };
   });
 
@@ -61,33 +56,12 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   }
 
   app.get("/admin/backends", async () => {
-    const snapshot = catalog.current();
-    const backends = [...registry.current()].map(([name, instances]) => {
-      const statuses = snapshot.instances.get(name) ?? [];
-      return {
-        name,
-        instances: instances.map((instance) => {
-          const status = statuses.find(
-            (s) => s.instance.id === instance.id && s.instance.address === instance.address,
-          );
-          return {
-            id: instance.id,
-            address: instance.address,
-            metadata: instance.metadata,
-            reflectionVersion: status?.reflectionVersion ?? null,
-            descriptorHash: status?.descriptorHash ?? null,
-            services: status?.services ?? [],
-            lastRefreshAt: status?.lastRefreshAt ? new Date(status.lastRefreshAt).toISOString() : null,
-            lastError: status?.lastError ?? null,
-          };
-        }),
-      };
-    });
+    const now = status();
     return {
-      generation: snapshot.generation,
-      registry: registry.health(),
-      backends,
-      problems: snapshot.problems,
+      generation: now.catalog.generation,
+      registry: now.registry,
+      backends: now.backends,
+      problems: now.catalog.problems,
     };
   });
 
