@@ -3,8 +3,8 @@
  * included): a module may import only from its own layer or the layers below it, and nothing may form a
  * cycle. Bottom to top:
  *
- *   errors.ts, package-paths.ts, backoff.ts → codec → config → registry, reflection → router → catalog
- *   → upstream → telemetry → gateway → docs → admin → server → cli, index.ts
+ *   errors.ts, package-paths.ts, backoff.ts → codec → config → registry, reflection → router → policy
+ *   → config-store → catalog → upstream → telemetry → gateway → docs → admin → server → cli, index.ts
  */
 const LAYERS = [
   ["src/(errors|package-paths|backoff)\\.ts$"],
@@ -12,6 +12,8 @@ const LAYERS = [
   ["src/config/"],
   ["src/registry/", "src/reflection/"],
   ["src/router/"],
+  ["src/policy/"],
+  ["src/config-store/"],
   ["src/catalog/"],
   ["src/upstream/"],
   ["src/telemetry/"],
@@ -59,7 +61,7 @@ module.exports = {
       name: "no-framework-below-the-server",
       comment: "codec, router, catalog and reflection are framework-free.",
       severity: "error",
-      from: { path: "^src/(codec|router|catalog|reflection|registry|upstream)/" },
+      from: { path: "^src/(codec|router|policy|config-store|catalog|reflection|registry|upstream)/" },
       to: { path: "node_modules/(fastify|@fastify)/" },
     },
     {
