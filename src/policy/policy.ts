@@ -103,6 +103,11 @@ export interface PolicyEnvironment {
 export interface RedisConnection {
   /** The underlying client (ioredis `Redis`), for libraries such as rate-limiter-flexible. */
   readonly client: unknown;
+  /**
+   * Counts one store call that failed (Redis unreachable, timed out): `open` let the request through,
+   * `closed` refused it. The owner exposes the counts (metrics); optional so that a bare client fits.
+   */
+  countFailure?(outcome: "open" | "closed"): void;
 }
 
 /** A policy type: its phase, the JSON Schema of its config, and how to compile one document's config. */
