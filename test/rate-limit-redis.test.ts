@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
-import { GatewayError } from "../src/errors.js";
+import { loadConfig } from "../src/config/load-config.js";
+import { validateGatewayOptions } from "../src/config/validate-options.js";
+import { GatewayConfigError, GatewayError } from "../src/errors.js";
 import type { CompiledPolicy, PolicyContext, PolicyEnvironment } from "../src/policy/policy.js";
 import { type RateLimitConfig, rateLimitPolicyType } from "../src/policy/rate-limit.js";
 import { createRedisConnection, type OwnedRedisConnection } from "../src/policy/redis-connection.js";
@@ -179,6 +181,23 @@ describe("rate-limit with store redis (real redis-server)", () => {
       assert.equal(view.connection.failures().open, 3);
     } finally {
       redis.thaw();
+    }
+  });
+});
+
+describe("--redis option", () => {
+  test("a redis:// or rediss:// URL from a flag, the environment or createGateway; anything else is refused", () => {
+    const loaded = loadConfig({ argv: ["--redis", "redis://127.0.0.1:6380"], env: {} });
+    assert.equal(loaded.ok && loaded.config.redis, "redis://127.0.0.1:6380");
+    const fromEnv = loadConfig({ argv: [], env: { REFRACT_REDIS: "rediss://cache:6380/1" } });
+    assert.equal(fromEnv.ok && fromEnv.config.redis, "rediss://cache:6380/1");
+    assert.equal(validateGatewayOptions({}).redis, undefined);
+    for (const bad of ["127.0.0.1:6379", "http://cache:6379", "redis://", ""]) {
+      assert.throws(
+        () => validateGatewayOptions({ redis: bad }),
+        (error: unknown) => error instanceof GatewayConfigError && error.option === "redis",
+        bad,
+      );
     }
   });
 });

@@ -28,6 +28,11 @@ export interface GatewayConfig {
   etcdRetryMaxMs: number;
   /** Cap of the etcd retry delay while no endpoint answers at all. Default 1 s. */
   etcdUnreachableRetryMaxMs: number;
+  /**
+   * Redis (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS) shared by every replica for
+   * rate-limit policies with `store: redis`. Default none: such policies are rejected.
+   */
+  redis: string | undefined;
   /** Periodic schema refresh per instance (jittered). Default 30 s; 0 disables. */
   refreshIntervalMs: number;
   /** Deadline of one reflection fetch (every request of one schema download). Default 10 s. */
@@ -137,6 +142,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   etcdRetryInitialMs: 200,
   etcdRetryMaxMs: 10_000,
   etcdUnreachableRetryMaxMs: 1_000,
+  redis: undefined,
   refreshIntervalMs: 30_000,
   reflectionTimeoutMs: 10_000,
   maxReflectionBytes: 64 * 1024 * 1024,

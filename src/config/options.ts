@@ -113,6 +113,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     schema: { exclusiveMinimum: 0 },
   },
   {
+    key: "redis",
+    flag: "redis",
+    kind: "string",
+    description:
+      "Redis URL (`redis://host:port`, `rediss://` for TLS) holding the limits of rate-limit policies with `store: redis`, shared by every replica.",
+    defaultText: "none",
+    schema: { pattern: "^rediss?://[^\\s/]+" },
+  },
+  {
     key: "refreshIntervalMs",
     flag: "refresh-interval",
     kind: "duration",
