@@ -23,7 +23,7 @@ export function renderOptionsTable(): string {
   const rows = [
     "| flag | environment | config file key | default | description |",
     "|---|---|---|---|---|",
-    "| `--config <file>` | `REFRACT_CONFIG` | — | none | YAML or JSON file of options (keys as in this table). |",
+    "| `--config <file>` | `REFRACT_CONFIG` | — | none | YAML or JSON file of options (keys as in this table); its `policies:` and `consumers:` lists are watched and applied live. |",
   ];
   for (const spec of OPTION_SPECS) {
     const value = spec.kind === "boolean" ? "[=true\\|false]" : " <value>";

@@ -18,6 +18,16 @@ export interface GatewayConfig {
   etcd: string[];
   /** Key prefix of backend registrations in etcd. Default `/refract/backends/`. */
   etcdPrefix: string;
+  /**
+   * Key prefix of policy and consumer documents in etcd (`policies/<name>`, `consumers/<name>`), watched
+   * when `etcd` is set. Default `/refract/config/`.
+   */
+  configPrefix: string;
+  /**
+   * The `--config` file, when there is one: its `policies:` and `consumers:` lists are watched and applied
+   * live (its other options are read once). Set by the command line; not an option of the file itself.
+   */
+  configFile: string | undefined;
   /** Deadline of each list (and watch confirmation) against etcd. Default 5 s. */
   etcdDialTimeoutMs: number;
   /** How long start-up waits for the first etcd list before serving with an empty set. Default 5 s. */
@@ -137,6 +147,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   backends: [],
   etcd: [],
   etcdPrefix: "/refract/backends/",
+  configPrefix: "/refract/config/",
+  configFile: undefined,
   etcdDialTimeoutMs: 5_000,
   etcdStartTimeoutMs: 5_000,
   etcdRetryInitialMs: 200,

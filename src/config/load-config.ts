@@ -71,6 +71,8 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   }
 
   const values: Record<string, unknown> = {};
+  // The file's policies:/consumers: lists are read (and watched) by the config store, not here.
+  if (configPath) values.configFile = configPath;
   if (configPath) {
     let file: Record<string, unknown> | undefined;
     try {
@@ -149,6 +151,8 @@ function readFile(
       values.backendJson = raw;
       continue;
     }
+    // Policy and consumer documents: validated and applied live by src/config-store/, not options.
+    if (key === "policies" || key === "consumers") continue;
     const spec = OPTION_SPECS.find((s) => s.key === key);
     if (!spec) {
       problems.push(`config ${path}: ${key}: unknown option`);
@@ -241,9 +245,10 @@ export function helpText(): string {
     "usage: refract [options]            run the gateway",
     "       refract demo [options]       run the gateway with the bundled demo backends (no etcd)",
     "       refract register --help      register a backend instance in etcd and keep it alive",
+    "       refract config --help        validate, apply, get, delete policy and consumer documents",
     "",
     "options (flag > REFRACT_* environment > --config file > default):",
-    `  --config <file>                  YAML or JSON file of options (env REFRACT_CONFIG)`,
+    `  --config <file>                  YAML or JSON file of options, and policies:/consumers: lists applied live (env REFRACT_CONFIG)`,
   ];
   for (const spec of OPTION_SPECS) {
     const flag = `--${spec.flag}${spec.kind === "boolean" ? "[=true|false]" : " <value>"}`;

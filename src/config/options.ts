@@ -72,6 +72,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     schema: { minLength: 1 },
   },
   {
+    key: "configPrefix",
+    flag: "config-prefix",
+    kind: "string",
+    description:
+      "Key prefix in etcd of policy and consumer documents (`policies/<name>`, `consumers/<name>`, YAML or JSON), watched when --etcd is set.",
+    defaultText: d.configPrefix,
+    schema: { minLength: 2 },
+  },
+  {
     key: "etcdDialTimeoutMs",
     flag: "etcd-dial-timeout",
     kind: "duration",

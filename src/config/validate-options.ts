@@ -46,6 +46,8 @@ export function configJsonSchema(): Record<string, unknown> {
     else properties[spec.key] = schema;
   }
   properties.json = { type: "object", properties: jsonProperties, additionalProperties: false };
+  // The --config file's own path (load-config.ts sets it), for its live `policies:`/`consumers:` lists.
+  properties.configFile = { type: "string", minLength: 1 };
   properties.backendJson = {
     type: "object",
     additionalProperties: { type: "object", properties: jsonProperties, additionalProperties: false },

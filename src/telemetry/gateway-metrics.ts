@@ -1,4 +1,5 @@
 import type { CatalogSyncMetrics } from "../catalog/catalog-sync.js";
+import type { ConfigStoreMetrics } from "../config-store/config-store.js";
 
 /**
  * What the request path and the schema sync report to metrics, as plain typed calls: no prom-client
@@ -33,7 +34,7 @@ export interface UpstreamObservation {
   durationSeconds: number;
 }
 
-export interface GatewayMetrics extends CatalogSyncMetrics {
+export interface GatewayMetrics extends CatalogSyncMetrics, ConfigStoreMetrics {
   /** A public request began (in-flight gauge). Always paired with requestFinished. */
   requestStarted(): void;
   requestFinished(observation: RequestObservation): void;
@@ -51,4 +52,5 @@ export const NOOP_METRICS: GatewayMetrics = Object.freeze({
   reflectionFinished() {},
   catalogBuilt() {},
   catalogFailed() {},
+  configChanged() {},
 });

@@ -145,6 +145,18 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     },
   });
 
+  // Set by the config store on each change (issue 15): the revision in force, rejected documents now.
+  const configRevision = new Gauge({
+    name: "refract_config_revision",
+    help: "Revision of the policy and consumer configuration in force (per process; increases with every change).",
+    registers,
+  });
+  const configRejected = new Gauge({
+    name: "refract_config_rejected_documents",
+    help: "Policy and consumer documents rejected now (their last valid version, if any, stays in force).",
+    registers,
+  });
+
   const metrics: GatewayMetrics = {
     requestStarted: () => {
       requestsInFlight++;
@@ -166,6 +178,10 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     },
     catalogBuilt: (durationSeconds) => catalogBuild.observe(durationSeconds),
     catalogFailed: () => catalogFailures.inc(),
+    configChanged: (revision, rejectedDocuments) => {
+      configRevision.set(revision);
+      configRejected.set(rejectedDocuments);
+    },
   };
   return { metrics, registry };
 }
