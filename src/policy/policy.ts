@@ -81,6 +81,11 @@ export interface CompiledPolicy {
   run(context: PolicyContext): void | Promise<void>;
   /** Metadata keys this policy may set: a client can never supply them (its values are removed). */
   readonly setsMetadata?: readonly string[];
+  /**
+   * Query parameters this policy reads credentials from (a jwt `{query: name}` token source): removed
+   * before the request is bound, so they are neither refused as unknown fields nor sent to the backend.
+   */
+  readonly queryParameters?: readonly string[];
   /** Releases what compile() opened (timers, connections) when the revision is replaced. */
   close?(): void | Promise<void>;
 }
