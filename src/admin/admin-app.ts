@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Registry as PromRegistry } from "prom-client";
 import type { CatalogSnapshot } from "../catalog/catalog.js";
 import type { CatalogSync } from "../catalog/catalog-sync.js";
+import type { ConfigStore } from "../config-store/config-store.js";
 import { methodsByName } from "../docs/rest-routes.js";
 import type { Registry } from "../registry/registry.js";
 import { readGatewayStatus } from "./gateway-status.js";
@@ -16,6 +17,8 @@ export interface AdminAppOptions {
   metricsRegistry?: PromRegistry;
   /** True once shutdown began: `/readyz` answers 503 so load balancers stop sending new requests. */
   isDraining?: () => boolean;
+  /** The live policy configuration: `/admin/config` and `/admin/config/schema` (404 without it). */
+  config?: { store: Pick<ConfigStore, "view">; schema: () => Record<string, unknown> };
 }
 
 /**
@@ -66,6 +69,17 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   });
 
   app.get("/admin/routes", async () => routesView(catalog.current()));
+
+  const config = options.config;
+  if (config) {
+    // Revision, sources and their state, documents in force (consumers: key count only), rejected ones.
+    app.get("/admin/config", async () => config.store.view());
+    // One JSON Schema document for editors: the envelopes and every policy type's config schema.
+    app.get("/admin/config/schema", async (_request, reply) => {
+      reply.header("content-type", "application/schema+json; charset=utf-8");
+      return JSON.stringify(config.schema(), null, 2);
+    });
+  }
   return app;
 }
 

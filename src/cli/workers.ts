@@ -204,7 +204,7 @@ function buildSupervisorAdmin(options: SupervisorAdminOptions): FastifyInstance 
   });
 
   // Every worker watches the same registry and builds the same catalog: any one can answer.
-  for (const path of ["/admin/backends", "/admin/routes"]) {
+  for (const path of ["/admin/backends", "/admin/routes", "/admin/config", "/admin/config/schema"]) {
     app.get(path, async (request, reply) => {
       const worker = options.liveWorkers()[0];
       if (!worker) {

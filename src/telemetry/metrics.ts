@@ -150,11 +150,14 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     name: "refract_config_revision",
     help: "Revision of the policy and consumer configuration in force (per process; increases with every change).",
     registers,
+    // --workers: each worker counts its own revisions; the cluster shows the highest, not a sum.
+    aggregator: "max",
   });
   const configRejected = new Gauge({
     name: "refract_config_rejected_documents",
     help: "Policy and consumer documents rejected now (their last valid version, if any, stays in force).",
     registers,
+    aggregator: "max",
   });
 
   const metrics: GatewayMetrics = {
