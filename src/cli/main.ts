@@ -12,13 +12,18 @@ import { isWorkerProcess, serveAsWorker, superviseWorkers } from "./workers.js";
 
 /**
  * `refract [options]` runs the gateway; `refract demo` runs it with the bundled demo backends and no
- * etcd; `refract register …` registers a backend instance in etcd. Exits non-zero with one line per
+ * etcd; `refract register …` registers a backend instance in etcd; `refract config …` validates, applies,
+ * lists and deletes policy and consumer documents (config-command.ts). Exits non-zero with one line per
  * problem on invalid configuration.
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === "register") {
     const { runRegisterCommand } = await import("./register-command.js");
     return runRegisterCommand(argv.slice(1), env);
+  }
+  if (argv[0] === "config") {
+    const { runConfigCommand } = await import("./config-command.js");
+    return runConfigCommand(argv.slice(1), env);
   }
   const demo = argv[0] === "demo";
   const loaded = loadConfig({ argv: demo ? argv.slice(1) : argv, env });

@@ -11,7 +11,7 @@
  * configuration before anything was read) and is handed to onChange listeners as one frozen PolicyConfig.
  */
 import type { Logger } from "pino";
-import type { ConsumerDocument, PolicyDocument } from "../policy/policy.js";
+import type { ConsumerDocument, PolicyConfig, PolicyDocument } from "../policy/policy.js";
 import type { ConfigSource, SourceEntry, SourceId, SourceState } from "./config-source.js";
 import {
   createDocumentValidator,
@@ -23,12 +23,8 @@ import {
   type PolicyTypeSchema,
 } from "./validate-documents.js";
 
-/** What the store hands the chain: every document in force, sorted by name. */
-export interface PolicyConfig {
-  readonly revision: number;
-  readonly policies: readonly PolicyDocument[];
-  readonly consumers: readonly ConsumerDocument[];
-}
+/** What the store hands the chain (src/policy/policy.ts): every document in force, sorted by name. */
+export type { PolicyConfig };
 
 /** What the store reports to metrics (the Prometheus side is src/telemetry/metrics.ts). */
 export interface ConfigStoreMetrics {
@@ -55,6 +51,12 @@ export interface DocumentInForce {
   readonly overrides?: "file";
   /** Its current stored version is rejected: this is the last valid one. */
   readonly newerVersionRejected?: boolean;
+  /**
+   * What applies: a policy's type, match, priority and config (values of secret-looking properties such
+   * as `secret` or `password` replaced by `[redacted]`); a consumer's labels and how many API keys it has
+   * (never the hashes).
+   */
+  readonly document?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A document whose stored version is rejected. */
@@ -152,8 +154,23 @@ export class ConfigStore {
       revision: this.#config.revision,
       appliedAt: this.#appliedAt?.toISOString(),
       sources: this.#sources.map((source) => source.state()),
-      inForce: this.#inForce,
+      inForce: this.#inForce.map((info) => ({ ...info, document: this.#summary(info) })),
       rejected: this.#rejected,
+    };
+  }
+
+  #summary(info: DocumentInForce): Record<string, unknown> | undefined {
+    if (info.kind === "consumers") {
+      const consumer = this.#config.consumers.find((c) => c.name === info.name);
+      return consumer && { labels: consumer.labels ?? {}, apiKeys: consumer.apiKeys?.length ?? 0 };
+    }
+    const policy = this.#config.policies.find((p) => p.name === info.name);
+    if (!policy) return undefined;
+    return {
+      type: policy.type,
+      ...(policy.match ? { match: policy.match } : {}),
+      priority: policy.priority ?? 0,
+      config: redactSecrets(policy.config),
     };
   }
 
@@ -313,4 +330,19 @@ function compareKey(a: { kind: string; name: string }, b: { kind: string; name: 
   const x = `${a.kind}/${a.name}`;
   const y = `${b.kind}/${b.name}`;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Property names whose values are not shown on `/admin/config` (an HS256 secret, a password in a URL…). */
+const SECRET_NAME = /secret|password|passwd|token|credential|private/i;
+
+/** A copy of a JSON value with the values of secret-looking properties replaced by `[redacted]`. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child]) => [
+      key,
+      SECRET_NAME.test(key) ? "[redacted]" : redactSecrets(child),
+    ]),
+  );
 }

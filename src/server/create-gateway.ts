@@ -8,8 +8,11 @@ import { CatalogSync } from "../catalog/catalog-sync.js";
 import type { JsonOptions } from "../codec/codec.js";
 import type { GatewayConfig, GatewayOptions } from "../config/config.js";
 import { validateGatewayOptions } from "../config/validate-options.js";
+import { createConfigStore } from "../config-store/create-config-store.js";
+import { configDocumentsJsonSchema } from "../config-store/validate-documents.js";
 import { createOpenApiSource } from "../docs/openapi-source.js";
 import { Gateway } from "../gateway/gateway.js";
+import { policyTypeSchemas } from "../policy/policy-types.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
@@ -90,6 +93,13 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   const channelOptions = backendChannelOptions(config);
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
   routeGrpcLogs(logger);
+  // Live policies and consumers (--config file lists, etcd under --config-prefix). Made before anything is
+  // opened (it throws on overlapping prefixes); reports to the metrics made below, only once started.
+  const configStore = createConfigStore(config, {
+    types: policyTypeSchemas(),
+    logger,
+    metrics: { configChanged: (revision, rejected) => prometheus.metrics.configChanged(revision, rejected) },
+  });
   const registry = givenRegistry ?? (await registryFor(config, logger));
   // Scrape-time gauges read the live snapshot; `schemaSync` is assigned below, before any scrape.
   const prometheus = createPrometheusMetrics({ registry, snapshot: () => schemaSync.current() });
@@ -119,6 +129,9 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
     metrics: prometheus.metrics,
   });
+  // Every revision is compiled and resolved into the chains by the catalog; subscribed before the store
+  // starts, so its first revision is in the first snapshot.
+  configStore.onChange((policyConfig) => schemaSync.setPolicyConfig(policyConfig));
   const upstream = new Upstream({ pool, interceptors: [createUpstreamTelemetry(prometheus.metrics)] });
   const gateway = new Gateway({
     catalog: schemaSync,
@@ -167,6 +180,7 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     logger,
     metricsRegistry: prometheus.registry,
     isDraining: () => draining,
+    config: { store: configStore, schema: () => configDocumentsJsonSchema(policyTypeSchemas()) },
   });
 
   let closing: Promise<void> | undefined;
@@ -180,6 +194,8 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     logger,
     status: () => readGatewayStatus({ registry, catalog: schemaSync, isDraining: () => draining }),
     async start() {
+      // Policies first: no request is served by a snapshot built without them.
+      await configStore.start();
       await schemaSync.start();
       const publicUrl = await app.listen({ port: config.port, host: config.host });
       const adminUrl = listenAdmin
@@ -196,6 +212,7 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
       closing ??= (async () => {
         draining = true;
         await drain(app, config.shutdownGraceMs, logger);
+        await configStore.close();
         schemaSync.close();
         pool.close();
         await registry.close();
