@@ -298,5 +298,9 @@ function httpUrl(text: string, key: string): URL {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new GatewayConfigError(key, `"${text}" must be an http(s) URL`);
   }
+  // fetch refuses URLs with credentials; and the URL is logged when a fetch fails.
+  if (url.username !== "" || url.password !== "") {
+    throw new GatewayConfigError(key, "must not carry credentials (user:password@)");
+  }
   return url;
 }

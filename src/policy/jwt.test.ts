@@ -146,6 +146,7 @@ describe("jwt config", () => {
       [{ ...BASE, secret, algorithms: ["ES256"] }, /"ES256" is not allowed with a secret/],
       [{ ...BASE, secret: "tiny-secret-value" }, /at least 32 characters/],
       [{ ...BASE, jwksUri: "ftp://a" }, /must be an http\(s\) URL/],
+      [{ ...BASE, jwksUri: "https://user:tiny-secret-value@idp.test/jwks" }, /must not carry credentials/],
       [{ ...BASE, jwks: { keys: "no" as never } }, /not a JWK Set/],
     ];
     for (const [config, message] of cases) {
