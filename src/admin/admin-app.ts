@@ -83,7 +83,10 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   return app;
 }
 
-/** Every route of a snapshot: the default POST route of each method, then each REST binding. */
+/**
+ * Every route of a snapshot: the default POST route of each method, then each REST binding, each with the
+ * effective policy chain of its method (names in the order they run).
+ */
 export function routesView(snapshot: CatalogSnapshot) {
   const byName = methodsByName(snapshot);
   const defaults = [...snapshot.methodsByPath.values()].map((method) => ({
@@ -96,6 +99,7 @@ export function routesView(snapshot: CatalogSnapshot) {
     active: true,
     conflicts: [],
     instances: method.instances.map((i) => i.address),
+    policies: method.policies.map((p) => p.name),
   }));
   const rest = snapshot.routes.routes().map((route) => {
     const method = byName.get(route.selector);
@@ -112,6 +116,8 @@ export function routesView(snapshot: CatalogSnapshot) {
       active: route.active && method !== undefined,
       conflicts: route.conflicts,
       instances: method?.instances.map((i) => i.address) ?? [],
+      // The effective chain (issue 15): policy names in the order they run.
+      policies: method?.policies.map((p) => p.name) ?? [],
     };
   });
   return { generation: snapshot.generation, routes: [...defaults, ...rest] };

@@ -1,19 +1,15 @@
 import protobuf from "protobufjs";
 import type { JsonOptions, MessageCodec } from "../codec/codec.js";
 import { codecFor } from "../codec/codec-cache.js";
+import { type CompiledPolicies, NO_POLICIES, resolveChain } from "../policy/compile.js";
 import type { DescriptorSchema } from "../reflection/descriptor-cache.js";
 import type { DescriptorFile } from "../reflection/descriptor-file.js";
 import { buildSchemaRoot, resolveMethod, type SchemaRoot } from "../reflection/schema-root.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { HttpRule } from "../router/http-rule.js";
+import { mergeHttpRules } from "../router/index.js";
 import { buildRoutes } from "./build-routes.js";
-import {
-  type CatalogMethod,
-  type CatalogSnapshot,
-  type InstanceSchemaStatus,
-  NO_POLICIES,
-  type StreamingKind,
-} from "./catalog.js";
+import type { CatalogMethod, CatalogSnapshot, InstanceSchemaStatus, StreamingKind } from "./catalog.js";
 import { httpRulesFromDescriptors } from "./http-rules-from-descriptors.js";
 import { sourceComments } from "./source-comments.js";
 import { createStatusCodec } from "./status-codec.js";
@@ -43,6 +39,12 @@ export interface CatalogInput {
   jsonOptionsFor(backend: string): JsonOptions;
   /** Whether a service may be routed (allow/deny lists). */
   isServiceAllowed(service: string): boolean;
+  /**
+   * The policies of the config revision in force: each method's chain is resolved from their selectors
+   * here (issue 15), so a method discovered later gets its chain with the snapshot that adds it. Default:
+   * none (every chain empty).
+   */
+  readonly policies?: CompiledPolicies;
 }
 
 /**
@@ -62,6 +64,7 @@ export class CatalogBuilder {
     const serviceBackends = new Map<string, string>();
     const instances = new Map<string, readonly InstanceSchemaStatus[]>();
     const usedHashes = new Set<string>();
+    const drafts: Array<{ method: CatalogMethodDraft; instances: BackendInstance[] }> = [];
 
     for (const backend of [...input.backends.keys()].sort()) {
       const { schemas, statuses, retained = [] } = input.backends.get(backend)!;
@@ -117,7 +120,6 @@ export class CatalogBuilder {
                 responseType: method.resolvedResponseType!,
                 jsonOptions,
                 statusCodec: statusCodecOf(linked, jsonOptions),
-                policies: NO_POLICIES,
                 httpRules: rules.get(fullName) ?? [],
                 description: comments.get(fullName),
               },
@@ -126,17 +128,35 @@ export class CatalogBuilder {
           }
         }
       }
-      for (const { method, instances: serving } of backendMethods.values()) {
-        methodsByPath.set(method.path, {
-          ...method,
-          requestCodec: codecFor(method.requestType, method.jsonOptions),
-          responseCodec: codecFor(method.responseType, method.jsonOptions),
-          instances: serving,
-        });
-      }
+      drafts.push(...backendMethods.values());
+    }
+    const fileRules = input.fileRules ?? [];
+    // The routes a policy's `match.routes` sees: each method's REST templates (the rules file's replacing
+    // the descriptor's, as in the route table) and its default route.
+    const templates = input.policies?.entries.length
+      ? routeTemplates(
+          drafts.flatMap((d) => d.method.httpRules),
+          fileRules,
+        )
+      : undefined;
+    for (const { method, instances: serving } of drafts) {
+      const policies = templates
+        ? resolveChain(input.policies, {
+            backend: method.backend,
+            selector: `${method.service}/${method.name}`,
+            routes: [method.path, ...(templates.get(method.fullName) ?? [])],
+          })
+        : NO_POLICIES;
+      methodsByPath.set(method.path, {
+        ...method,
+        policies,
+        requestCodec: codecFor(method.requestType, method.jsonOptions),
+        responseCodec: codecFor(method.responseType, method.jsonOptions),
+        instances: serving,
+      });
     }
     for (const hash of this.#roots.keys()) if (!usedHashes.has(hash)) this.#roots.delete(hash);
-    const { routes, problems: routeProblems } = buildRoutes(methodsByPath.values(), input.fileRules ?? []);
+    const { routes, problems: routeProblems } = buildRoutes(methodsByPath.values(), fileRules);
     this.#generation += 1;
     return Object.freeze({
       generation: this.#generation,
@@ -183,7 +203,21 @@ function statusCodecOf(linked: LinkedSchema, options: JsonOptions): MessageCodec
   return codec;
 }
 
-type CatalogMethodDraft = Omit<CatalogMethod, "requestCodec" | "responseCodec" | "instances">;
+type CatalogMethodDraft = Omit<CatalogMethod, "requestCodec" | "responseCodec" | "instances" | "policies">;
+
+/** Per method (full name): the path templates of its bindings, the rules file's replacing the descriptor's. */
+function routeTemplates(
+  declared: readonly HttpRule[],
+  fileRules: readonly HttpRule[],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const rule of mergeHttpRules(declared, fileRules)) {
+    const list = out.get(rule.selector) ?? [];
+    for (const binding of [rule, ...rule.additionalBindings]) list.push(binding.pattern);
+    out.set(rule.selector, list);
+  }
+  return out;
+}
 
 interface SchemaGroup {
   hash: string;

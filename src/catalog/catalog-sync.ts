@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import { type CompiledPolicies, type CompileEnvironment, compilePolicies } from "../policy/compile.js";
+import type { PolicyConfig } from "../policy/policy.js";
 import { DescriptorCache, type DescriptorCacheMetrics } from "../reflection/descriptor-cache.js";
 import type { ReflectionChannelOptions } from "../reflection/reflection-channels.js";
 import { type BackendInstance, type BackendSet, instanceKey, type Registry } from "../registry/registry.js";
@@ -34,6 +36,11 @@ export interface CatalogSyncOptions {
   metrics?: CatalogSyncMetrics;
   /** Default: a new one. */
   builder?: CatalogBuilder;
+  /**
+   * What policy configs are compiled with (`setPolicyConfig`): the shared Redis connection, the types.
+   * Default: no Redis, every known type, this sync's logger.
+   */
+  policyEnvironment?: Partial<CompileEnvironment>;
 }
 
 /**
@@ -63,6 +70,9 @@ export class CatalogSync implements Catalog {
   #unsubscribe: Array<() => void> = [];
   #closed = false;
   #built = false;
+  #started = false;
+  /** The compiled policies of the config revision in force; undefined until a config is set. */
+  #policies: CompiledPolicies | undefined;
 
   constructor(options: CatalogSyncOptions) {
     this.#options = options;
@@ -106,6 +116,7 @@ export class CatalogSync implements Catalog {
   async start(): Promise<void> {
     const { registry } = this.#options;
     await registry.start();
+    this.#started = true;
     this.#unsubscribe.push(registry.onChange((backends) => this.#applyBackends(backends)));
     this.#applyBackends(registry.current());
     // The first catalog lists no method yet, but names the backends being fetched, so calls wait for them.
@@ -158,6 +169,41 @@ export class CatalogSync implements Catalog {
     this.#closed = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#cache.close();
+    void this.#policies?.close();
+  }
+
+  /**
+   * Applies a config revision (issue 15): compiles its policies once, rebuilds the snapshot at once so every
+   * method's chain is resolved from the new selectors when this returns (methods discovered later get
+   * theirs at their own build), then closes the replaced revision's policies. When the build fails the
+   * previous revision and snapshot stay. Before start() the config is kept for the first build.
+   */
+  setPolicyConfig(config: PolicyConfig): void {
+    if (this.#closed) return;
+    const environment = this.#options.policyEnvironment ?? {};
+    const compiled = compilePolicies(config, {
+      logger: environment.logger ?? this.#log,
+      redis: environment.redis,
+      ...(environment.types ? { types: environment.types } : {}),
+    });
+    const previous = this.#policies;
+    this.#policies = compiled;
+    if (this.#started && !this.#rebuild()) {
+      this.#policies = previous;
+      void compiled.close();
+      this.#log.error({ revision: config.revision }, "policy config not applied: the catalog build failed");
+      return;
+    }
+    this.#log.info(
+      { revision: config.revision, policies: config.policies.length, consumers: config.consumers.length },
+      "policy config applied",
+    );
+    void previous?.close();
+  }
+
+  /** The compiled policies in force (admin views, OpenAPI); undefined until a config is set. */
+  policies(): CompiledPolicies | undefined {
+    return this.#policies;
   }
 
   #applyBackends(backends: BackendSet): void {
@@ -200,7 +246,8 @@ export class CatalogSync implements Catalog {
     });
   }
 
-  #rebuild(): void {
+  /** Builds and swaps a snapshot; false when the build failed (the previous snapshot stays). */
+  #rebuild(): boolean {
     this.#dirty = false;
     const backends = new Map<
       string,
@@ -238,11 +285,12 @@ export class CatalogSync implements Catalog {
         fileRules: this.#options.fileRules ?? [],
         jsonOptionsFor: this.#options.jsonOptionsFor,
         isServiceAllowed: this.#options.isServiceAllowed,
+        ...(this.#policies ? { policies: this.#policies } : {}),
       });
     } catch (error) {
       this.#options.metrics?.catalogFailed();
       this.#log.error({ err: error }, "catalog build failed; keeping the previous catalog");
-      return;
+      return false;
     }
     const previous = this.#snapshot;
     const known = new Set(previous.problems);
@@ -264,5 +312,6 @@ export class CatalogSync implements Catalog {
       if (!knownRouteProblems.has(problem)) this.#options.logger.warn({ problem }, "http rule problem");
     }
     for (const listener of this.#listeners) listener(snapshot);
+    return true;
   }
 }

@@ -1,5 +1,6 @@
 import type protobuf from "protobufjs";
 import type { JsonOptions, MessageCodec } from "../codec/codec.js";
+import type { PolicyChain } from "../policy/compile.js";
 import type { ReflectionVersion } from "../reflection/reflection-client.js";
 import type { BackendInstance } from "../registry/registry.js";
 import type { HttpRule } from "../router/http-rule.js";
@@ -7,13 +8,10 @@ import { createRouteTable, type RouteTable } from "../router/index.js";
 
 /**
  * The per-method policy chain (access → authenticate → authorize → limit → transform), resolved from
- * policy selectors when a snapshot is built and run per request. The next issue fills it; until then
- * every method's chain is `NO_POLICIES`, and the request path does not read it.
+ * policy selectors when a snapshot is built (src/policy/compile.ts) and run per request; `NO_POLICIES`
+ * (empty, frozen) for a method no policy selects, which costs the request path one length check.
  */
-export type PolicyChain = readonly never[];
-
-/** The empty chain every method has until policies exist. */
-export const NO_POLICIES: PolicyChain = Object.freeze([]);
+export { NO_POLICIES, type PolicyChain } from "../policy/compile.js";
 
 /** The four gRPC call shapes. */
 export type StreamingKind = "unary" | "server-streaming" | "client-streaming" | "bidi-streaming";
@@ -40,7 +38,7 @@ export interface CatalogMethod {
    * snapshot (shared by every method of one schema), never on the request path.
    */
   readonly statusCodec: MessageCodec;
-  /** Policies run for this method, in order. Always `NO_POLICIES` for now (see `PolicyChain`). */
+  /** Policies run for this method, in order (see `PolicyChain`); `NO_POLICIES` when none selects it. */
   readonly policies: PolicyChain;
   readonly jsonOptions: Readonly<JsonOptions>;
   /** REST bindings declared by the method's `google.api.http` option (the rules file is merged into `routes`). */

@@ -115,6 +115,19 @@ export interface GatewayConfig {
   maxTimeoutMs: number;
   /** Request headers forwarded to backends as they are (besides the contract's fixed set). */
   forwardHeaders: string[];
+  /**
+   * Proxies (CIDR ranges, IPv4 or IPv6) whose X-Forwarded-For is believed for the client address policies
+   * see (`ip-restriction`, rate-limit `ip` keys): walked right to left through trusted hops. Default none.
+   */
+  trustedProxies: string[];
+  /**
+   * Policy documents in force from the start (`createGateway({ policies })`; a `--config` file's
+   * `policies:` list is read and watched by the config store instead). Validated against the policy types'
+   * schemas when the gateway is created. Default none.
+   */
+  policies: unknown[];
+  /** Consumer documents (`{name, apiKeys: [{sha256}], labels}`), as `policies`. Default none. */
+  consumers: unknown[];
   /** Gateway-wide JSON mapping options. */
   json: JsonOptions;
   /** Per-backend overrides of the JSON options. */
@@ -189,6 +202,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   streamDefaultTimeoutMs: 0,
   maxTimeoutMs: 300_000,
   forwardHeaders: [],
+  trustedProxies: [],
+  policies: [],
+  consumers: [],
   json: { ...DEFAULT_JSON_OPTIONS },
   backendJson: {},
   allowServices: [],

@@ -390,6 +390,20 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaultText: "none",
   },
   {
+    key: "trustedProxies",
+    flag: "trusted-proxy",
+    kind: "list",
+    description:
+      "Proxy addresses (CIDR, IPv4 or IPv6; repeatable) whose X-Forwarded-For is believed for the client address policies see; walked right to left through trusted hops.",
+    defaultText: "none",
+    schema: {
+      items: {
+        type: "string",
+        pattern: "^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(/[0-9]{1,3})?$",
+      },
+    },
+  },
+  {
     key: "allowServices",
     flag: "allow-service",
     kind: "list",

@@ -48,6 +48,9 @@ export function configJsonSchema(): Record<string, unknown> {
   properties.json = { type: "object", properties: jsonProperties, additionalProperties: false };
   // The --config file's own path (load-config.ts sets it), for its live `policies:`/`consumers:` lists.
   properties.configFile = { type: "string", minLength: 1 };
+  // Static policy and consumer documents (createGateway); the policy types' schemas check them later.
+  properties.policies = { type: "array", items: { type: "object" } };
+  properties.consumers = { type: "array", items: { type: "object" } };
   properties.backendJson = {
     type: "object",
     additionalProperties: { type: "object", properties: jsonProperties, additionalProperties: false },

@@ -49,7 +49,15 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
     return true;
   };
   const methods = [...snapshot.methodsByPath.values()].sort((a, b) => a.path.localeCompare(b.path));
-  for (const method of methods) add(method.path, "post", defaultOperation(method, schemas, comments));
+  // Issue 15: what each method's chain asks of a caller, so the docs page's Authorize button works.
+  const securitySchemes: Record<string, unknown> = {};
+  const secured = (method: CatalogMethod, operation: Operation): Operation => {
+    const security = securityOf(method, securitySchemes);
+    return security ? { ...operation, security } : operation;
+  };
+  for (const method of methods) {
+    add(method.path, "post", secured(method, defaultOperation(method, schemas, comments)));
+  }
   const byName = methodsByName(snapshot);
   const skipped: string[] = [];
   for (const route of input.restRoutes) {
@@ -61,7 +69,7 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
       continue;
     }
     const built = restOperation(route, method, schemas, comments);
-    if (!add(built.path, verb, built.operation))
+    if (!add(built.path, verb, secured(method, built.operation)))
       skipped.push(`${route.verb} ${route.pattern}: same path as another`);
   }
   const services = [...new Set(methods.map((m) => m.service))].sort();
@@ -87,10 +95,40 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
           content: { [JSON_TYPE]: { schema: { $ref: "#/components/schemas/google.rpc.Status" } } },
         },
       },
+      ...(Object.keys(securitySchemes).length > 0 ? { securitySchemes } : {}),
     },
     "x-refract-generation": snapshot.generation,
     ...(skipped.length > 0 ? { "x-refract-skipped-routes": skipped } : {}),
   };
+}
+
+/** A bearer token checked as a JWT: how a `jwt` policy that declares nothing itself is described. */
+const BEARER_JWT = Object.freeze({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+
+/**
+ * The OpenAPI `security` of a method: one alternative per authenticate-phase policy of its chain (any of
+ * them identifies a caller), plus `{}` when one lets anonymous calls through; each policy's scheme is
+ * added to `schemes` under the policy's name. Undefined when the chain asks nothing.
+ */
+function securityOf(
+  method: CatalogMethod,
+  schemes: Record<string, unknown>,
+): Array<Record<string, string[]>> | undefined {
+  // Methods made by hand (tests, embedders) may carry no chain at all.
+  if (!method.policies || method.policies.length === 0) return undefined;
+  const alternatives: Array<Record<string, string[]>> = [];
+  let optional = false;
+  for (const policy of method.policies) {
+    if (policy.phase !== "authenticate") continue;
+    const declared =
+      policy.openApiSecurity ?? (policy.type === "jwt" ? { scheme: BEARER_JWT, optional: false } : undefined);
+    if (declared === undefined) continue;
+    schemes[policy.name] = declared.scheme;
+    alternatives.push({ [policy.name]: [] });
+    optional ||= declared.optional;
+  }
+  if (alternatives.length === 0) return undefined;
+  return optional ? [...alternatives, {}] : alternatives;
 }
 
 function styleOf(method: CatalogMethod): SchemaStyle {

@@ -2,6 +2,11 @@ import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Catalog, CatalogMethod, CatalogSnapshot } from "../catalog/catalog.js";
 import { Code, errors, GatewayError, httpStatusFromCode } from "../errors.js";
+import type { CidrSet } from "../policy/cidr.js";
+import { clientAddress } from "../policy/client-ip.js";
+import type { PolicyChain } from "../policy/compile.js";
+import type { PolicyContext } from "../policy/policy.js";
+import { NOOP_POLICY_OBSERVER, type PolicyDecisionObserver, runChain } from "../policy/run-chain.js";
 import { bindRequest } from "../router/index.js";
 import type { Cancellation } from "../upstream/cancellation.js";
 import { type Upstream, UpstreamError } from "../upstream/upstream.js";
@@ -24,6 +29,17 @@ export interface HttpExchange {
   /** Cancelled when the client goes away. */
   cancellation: Cancellation;
   log: RequestLog;
+  /**
+   * What the method's policy chain decided, set by `Gateway.admit` (only when the chain is not empty):
+   * the identity, the metadata to set and remove, the response headers to add.
+   */
+  policy?: AdmittedPolicy;
+}
+
+/** A request the chain let through (or refused: the context is kept for the access log). */
+export interface AdmittedPolicy {
+  readonly context: PolicyContext;
+  readonly chain: PolicyChain;
 }
 
 /** The per-request logger (a pino child carrying the request id). */
@@ -53,6 +69,13 @@ export interface GatewayOptions {
    * of any backend) before answering 503 (404 for the unknown path). Default 2000 (`PENDING_SCHEMA_WAIT_MS`).
    */
   pendingSchemaWaitMs?: number;
+  /**
+   * `--trusted-proxy` ranges: a peer in them has its X-Forwarded-For believed (walked right to left
+   * through trusted hops) for the client address policies see. Default none: the socket's address.
+   */
+  trustedProxies?: CidrSet;
+  /** Counts each policy decision (`refract_policy_decisions_total`). Default: none. */
+  policyObserver?: PolicyDecisionObserver;
 }
 
 /** Default of `GatewayOptions.pendingSchemaWaitMs`. */
@@ -75,6 +98,11 @@ export interface ResolvedRoute {
   encode(jsonText: string | undefined): Uint8Array;
   /** The JSON text of one response message (applies `response_body`). */
   decode(message: Uint8Array): string;
+  /**
+   * The same route binding a query without these parameters (ones a policy consumed: an API key or a
+   * token in the URL). Absent on default routes, whose query is not bound.
+   */
+  withoutQueryParameters?(names: ReadonlySet<string>): ResolvedRoute;
 }
 
 /**
@@ -121,6 +149,8 @@ export class Gateway {
         `${method.fullName} is ${method.kind}; call it over WebSocket or with streaming framing`,
       );
     }
+    // The chain runs before the request is bound or encoded; a method with none pays this length check.
+    if (method.policies.length > 0) route = await this.admit(exchange, route);
     const request = route.encode(exchange.body);
     const metadata = this.metadata(exchange);
     try {
@@ -129,24 +159,82 @@ export class Gateway {
         deadline: this.deadline(exchange),
         cancellation: exchange.cancellation,
       });
+      const headers: Record<string, string | string[]> = headersFromMetadata(result.headers, result.trailers);
+      if (exchange.policy) Object.assign(headers, exchange.policy.context.responseHeaders);
       return {
-        headers: headersFromMetadata(result.headers, result.trailers),
+        headers,
         body: route.decode(result.message),
         method,
         instanceAddress: result.instance.address,
       };
     } catch (error) {
-      throw this.callFailed(method, error);
+      throw withPolicyHeaders(this.callFailed(method, error), exchange);
     }
   }
 
-  /** The gRPC metadata for a request (CONTRACT.md §4). */
+  /**
+   * Runs the method's policy chain for a request (issue 15), once: unary calls, HTTP streams and WebSocket
+   * upgrades call it before anything is bound, encoded or sent. Returns the route to go on with (without
+   * the query parameters a policy consumed); a refusal is the policy's GatewayError, with the response
+   * headers policies added merged in. Callers check `method.policies.length` first, so a method without
+   * policies allocates nothing here.
+   */
+  async admit(exchange: HttpExchange, route: ResolvedRoute): Promise<ResolvedRoute> {
+    const chain = route.method.policies;
+    if (chain.length === 0) return route;
+    let admitted = exchange.policy;
+    if (admitted === undefined) {
+      const { method } = route;
+      const context: PolicyContext = {
+        method: { backend: method.backend, selector: method.path.slice(1) },
+        headers: exchange.headers,
+        query: exchange.query,
+        clientIp: clientAddress(
+          exchange.remoteAddress,
+          exchange.headers["x-forwarded-for"],
+          this.#options.trustedProxies,
+        ),
+        identity: undefined,
+        setMetadata: new Map(),
+        removeMetadata: new Set(),
+        removeHeaders: new Set(),
+        responseHeaders: {},
+        removeQueryParameters: new Set(),
+        log: exchange.log,
+      };
+      admitted = { context, chain };
+      exchange.policy = admitted;
+      try {
+        const running = runChain(chain, context, this.#options.policyObserver ?? NOOP_POLICY_OBSERVER);
+        if (running !== undefined) await running;
+      } catch (error) {
+        throw withPolicyHeaders(error, exchange);
+      }
+    }
+    const consumed = admitted.context.removeQueryParameters;
+    return consumed && consumed.size > 0 && route.withoutQueryParameters
+      ? route.withoutQueryParameters(consumed)
+      : route;
+  }
+
+  /** The gRPC metadata for a request (CONTRACT.md §4), with what its policy chain set and removed. */
   metadata(exchange: HttpExchange): grpc.Metadata {
+    const admitted = exchange.policy;
     return metadataFromHeaders(exchange.headers, {
       requestId: exchange.requestId,
       remoteAddress: exchange.remoteAddress,
       forwardHeaders: this.#options.forwardHeaders,
       onDropped: (key, reason) => exchange.log.warn({ key, reason }, "request header not forwarded"),
+      ...(admitted
+        ? {
+            policy: {
+              removeHeaders: admitted.context.removeHeaders,
+              removeMetadata: admitted.context.removeMetadata,
+              setsMetadata: admitted.chain.setsMetadata,
+              setMetadata: admitted.context.setMetadata,
+            },
+          }
+        : {}),
     });
   }
 
@@ -213,7 +301,7 @@ export class Gateway {
     if (match.kind === "not-found") throw this.#notFound(snapshot, exchange);
     const { target, binding, pathParams } = match;
     const ignoreUnknownQueryParameters = this.#options.ignoreUnknownQueryParameters ?? false;
-    return {
+    const restRoute = (query: string): ResolvedRoute => ({
       method: target,
       responseBody: binding.responseBody,
       pattern: binding.pattern,
@@ -224,7 +312,7 @@ export class Gateway {
               type: target.requestType,
               binding,
               pathParams,
-              query: exchange.query,
+              query,
               body: parseBody(text, binding.body),
             },
             { ignoreUnknownQueryParameters },
@@ -234,7 +322,9 @@ export class Gateway {
         binding.responseBody === ""
           ? target.responseCodec.binaryToJson(bytes)
           : selectResponseField(target, bytes, binding.responseBody),
-    };
+      withoutQueryParameters: (names) => restRoute(withoutParameters(query, names)),
+    });
+    return restRoute(exchange.query);
   }
 
   /**
@@ -344,6 +434,43 @@ function parseBody(text: string | undefined, bodyRule: string): unknown {
 /** `response_body`: the JSON of one top-level response field instead of the whole message. */
 function selectResponseField(method: CatalogMethod, message: Uint8Array, fieldName: string): string {
   return method.responseCodec.fieldToJson(message, fieldName);
+}
+
+/** The query string without the named parameters (compared after percent-decoding their names). */
+function withoutParameters(query: string, names: ReadonlySet<string>): string {
+  return query
+    .split("&")
+    .filter((pair) => {
+      const eq = pair.indexOf("=");
+      const raw = eq === -1 ? pair : pair.slice(0, eq);
+      try {
+        return !names.has(decodeURIComponent(raw.replace(/\+/g, " ")));
+      } catch {
+        return true; // malformed: left for the binder to refuse
+      }
+    })
+    .join("&");
+}
+
+/**
+ * An error with the response headers the request's policies added (RateLimit-*, …): a refusal and a
+ * failed backend call carry them like an answer does. The error's own headers win.
+ */
+export function withPolicyHeaders(error: unknown, exchange: Pick<HttpExchange, "policy">): unknown {
+  const added = exchange.policy?.context.responseHeaders;
+  if (added === undefined || !(error instanceof GatewayError)) return error;
+  let any = false;
+  for (const _ in added) {
+    any = true;
+    break;
+  }
+  if (!any) return error;
+  return new GatewayError(error.code, error.message, {
+    details: error.details,
+    headers: { ...added, ...error.headers },
+    httpStatus: error.httpStatus,
+    cause: error.cause,
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

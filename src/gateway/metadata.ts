@@ -18,6 +18,20 @@ export interface MetadataContext {
   forwardHeaders: ReadonlySet<string>;
   /** Told about each dropped key or value (logged by the caller). */
   onDropped(key: string, reason: string): void;
+  /** What the request's policy chain decided (issue 15); absent when the method has no chain. */
+  policy?: PolicyMetadata;
+}
+
+/** The metadata side of a policy chain's decisions. */
+export interface PolicyMetadata {
+  /** Request headers (lower case) dropped before metadata is built from them. */
+  readonly removeHeaders: ReadonlySet<string>;
+  /** Metadata keys removed from what the client sent. */
+  readonly removeMetadata: ReadonlySet<string>;
+  /** Every key a policy of the chain may set: the client's own values are always removed. */
+  readonly setsMetadata: ReadonlySet<string>;
+  /** Keys set by the chain for this request (after the removals). */
+  readonly setMetadata: ReadonlyMap<string, string>;
 }
 
 const PASS_THROUGH = new Set(["authorization", "traceparent", "tracestate", "baggage"]);
@@ -80,14 +94,24 @@ function valuesOf(value: string | string[] | undefined): string[] {
 /** Builds the metadata sent to the backend for one request. */
 export function metadataFromHeaders(headers: HttpHeaders, context: MetadataContext): grpc.Metadata {
   const metadata = new grpc.Metadata();
+  const { policy } = context;
   for (const [name, raw] of Object.entries(headers)) {
     if (raw === undefined) continue;
     const key = name.toLowerCase();
+    if (policy?.removeHeaders.has(key)) continue;
     let target: string | undefined;
     if (key.startsWith(METADATA_PREFIX)) target = key.slice(METADATA_PREFIX.length);
     else if (PASS_THROUGH.has(key) || context.forwardHeaders.has(key)) target = key;
     if (target === undefined || target === "x-request-id" || target === "x-forwarded-for") continue;
+    // A key a policy sets can never come from the client, whether or not this request sets it.
+    if (policy && (policy.setsMetadata.has(target) || policy.removeMetadata.has(target))) continue;
     for (const value of valuesOf(raw)) add(metadata, target, value, context);
+  }
+  if (policy) {
+    for (const [key, value] of policy.setMetadata) {
+      if (VALUE_RE.test(value)) metadata.set(key, value);
+      else context.onDropped(key, "value set by a policy has non-ASCII or control characters");
+    }
   }
   metadata.set("x-request-id", context.requestId);
   const forwardedFor = valuesOf(headers["x-forwarded-for"]).join(", ");

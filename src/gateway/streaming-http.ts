@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { type GatewayError, statusJson } from "../errors.js";
-import type { HttpExchange, ResolvedRoute, UnaryReply } from "./gateway.js";
+import { type HttpExchange, type ResolvedRoute, type UnaryReply, withPolicyHeaders } from "./gateway.js";
 import { headersFromMetadata } from "./metadata.js";
 import {
   type JsonStream,
@@ -94,6 +94,12 @@ export function serveServerStream(
   route: ResolvedRoute,
   format: StreamFormat,
 ): Promise<StreamedReply> {
+  // The policy chain runs first (issue 15); a method with none goes straight on.
+  if (route.method.policies.length > 0) {
+    return context.gateway
+      .admit(exchange, route)
+      .then((admitted) => streamResponse(context, exchange, admitted, format, undefined));
+  }
   return streamResponse(context, exchange, route, format, undefined);
 }
 
@@ -105,11 +111,31 @@ export function serveBidiStream(
   body: Readable | undefined,
   format: StreamFormat,
 ): Promise<StreamedReply> {
+  if (route.method.policies.length > 0) {
+    return context.gateway
+      .admit(exchange, route)
+      .then((admitted) => streamResponse(context, exchange, admitted, format, body ?? null));
+  }
   return streamResponse(context, exchange, route, format, body ?? null);
 }
 
 /** Client streaming: NDJSON lines in, one JSON response (with trailers as Grpc-Trailer-* headers). */
 export function serveClientStream(
+  context: StreamContext,
+  exchange: HttpExchange,
+  route: ResolvedRoute,
+  body: Readable | undefined,
+): Promise<UnaryReply> {
+  if (route.method.policies.length > 0) {
+    // The body is not read until the chain let the call through.
+    return context.gateway
+      .admit(exchange, route)
+      .then((admitted) => clientStream(context, exchange, admitted, body));
+  }
+  return clientStream(context, exchange, route, body);
+}
+
+function clientStream(
   context: StreamContext,
   exchange: HttpExchange,
   route: ResolvedRoute,
@@ -124,11 +150,14 @@ export function serveClientStream(
       done = true;
       lines?.stop();
       if (!outcome.ok) {
-        reject(outcome.error);
+        reject(withPolicyHeaders(outcome.error, exchange));
         return;
       }
       resolve({
-        headers: headersFromMetadata(outcome.headers, outcome.trailers),
+        headers: {
+          ...headersFromMetadata(outcome.headers, outcome.trailers),
+          ...exchange.policy?.context.responseHeaders,
+        },
         body: response ?? "{}",
         method: route.method,
         instanceAddress: outcome.instanceAddress,
@@ -174,7 +203,7 @@ function streamResponse(
     const commit = (headers: Record<string, string[]>): void => {
       committed = true;
       resolve({
-        headers: { ...headers, ...framing.headers },
+        headers: { ...headers, ...framing.headers, ...exchange.policy?.context.responseHeaders },
         body: out,
         method: route.method,
         onEnded(listener) {
@@ -195,7 +224,7 @@ function streamResponse(
       } else {
         settle(outcome.error);
         if (committed) out.finish(framing.error(outcome.error));
-        else reject(outcome.error);
+        else reject(withPolicyHeaders(outcome.error, exchange));
       }
     };
     let stream: JsonStream;
@@ -214,7 +243,7 @@ function streamResponse(
       });
     } catch (error) {
       // The request message did not encode: nothing was sent to a backend.
-      reject(error);
+      reject(withPolicyHeaders(error, exchange));
       return;
     }
     out.control(stream);

@@ -36,6 +36,8 @@ export interface SocketSessionOptions {
   /** The upgrade request; its cancellation is cancelled by the caller when the socket closes. */
   exchange: HttpExchange;
   socket: FrameSocket;
+  /** The route, when the upgrade already resolved it (and its policy chain admitted it). Default: resolved here. */
+  route?: ResolvedRoute;
   /** The method was resolved (for the access log). */
   onRoute?(route: ResolvedRoute): void;
   /** The session is over: undefined when the call ended OK. */
@@ -72,12 +74,17 @@ export function openSocketSession(options: SocketSessionOptions): SocketSession 
 
   let route: ResolvedRoute;
   try {
-    route = resolveSocketRoute(context.gateway, exchange);
+    route = options.route ?? resolveSocketRoute(context.gateway, exchange);
   } catch (error) {
     finish(toGatewayError(error));
     return { frame() {}, closed() {} };
   }
   options.onRoute?.(route);
+  if (route.method.policies.length > 0 && exchange.policy === undefined) {
+    // The method gained policies between the upgrade's check and now (a config change): never unchecked.
+    finish(new GatewayError(Code.UNAVAILABLE, "the method's policies changed during the upgrade; reconnect"));
+    return { frame() {}, closed() {} };
+  }
   const { kind } = route.method;
   const oneRequest = kind === "unary" || kind === "server-streaming";
 

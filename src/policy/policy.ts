@@ -68,6 +68,12 @@ export interface PolicyContext {
   readonly removeHeaders: Set<string>;
   /** Headers added to the response, refused or not (e.g. `RateLimit-*`). */
   readonly responseHeaders: Record<string, string>;
+  /**
+   * Query parameters a policy consumed (an API key or token passed in the URL): removed before a REST
+   * route binds the query, so they neither reach the backend nor fail as unknown fields. Optional so that
+   * contexts made by hand (tests, benchmarks) need not carry it; the gateway always does.
+   */
+  readonly removeQueryParameters?: Set<string>;
   readonly log: Pick<Logger, "debug" | "info" | "warn" | "error">;
 }
 
@@ -88,6 +94,14 @@ export interface CompiledPolicy {
   readonly queryParameters?: readonly string[];
   /** Releases what compile() opened (timers, connections) when the revision is replaced. */
   close?(): void | Promise<void>;
+  /**
+   * How the OpenAPI document declares what this policy asks of a caller (authenticate phase): an OpenAPI
+   * 3.1 Security Scheme Object, and whether a call without it is let through. Absent: nothing to declare.
+   */
+  readonly openApiSecurity?: {
+    readonly scheme: Readonly<Record<string, unknown>>;
+    readonly optional: boolean;
+  };
 }
 
 /** What compile() may use besides its own config. */
@@ -148,4 +162,15 @@ export interface ConsumerDocument {
   readonly name: string;
   readonly apiKeys?: ReadonlyArray<{ readonly sha256: string }>;
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One revision of the configuration in force: every policy and consumer document (already validated), as
+ * the config store hands it to the chain (src/policy/compile.ts compiles it once per revision).
+ */
+export interface PolicyConfig {
+  /** Increases with every applied change; 0 is the empty configuration. */
+  readonly revision: number;
+  readonly policies: readonly PolicyDocument[];
+  readonly consumers: readonly ConsumerDocument[];
 }

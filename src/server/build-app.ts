@@ -26,7 +26,13 @@ import {
   splitUrl,
 } from "./body-parsers-and-streams.js";
 import { type FrontOptions, frontServerOptions, registerFrontPlugins } from "./front-plugins.js";
-import { answerBadHandshakes, serveWebSocket, websocketPluginOptions } from "./websocket.js";
+import {
+  type AdmittedUpgrade,
+  admitUpgrade,
+  answerBadHandshakes,
+  serveWebSocket,
+  websocketPluginOptions,
+} from "./websocket.js";
 
 export interface PublicAppOptions {
   gateway: Gateway;
@@ -132,13 +138,19 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
     reply.raw.once("close", onClose);
     if (route.method.kind !== "unary") {
       // Streams keep the close listener to the end: a disconnect mid-stream cancels the call.
-      return serveStreamingRequest(streams, request, reply, exchange, route, {
+      const streamed = serveStreamingRequest(streams, request, reply, exchange, route, {
         noteError: (error) => telemetry.note(request, { error }),
       });
+      // The access log names who called (issue 15), refused or not; only methods with policies know.
+      return route.method.policies.length === 0
+        ? streamed
+        : streamed.finally(() => noteIdentity(telemetry, request, exchange));
     }
-    const result = await options.gateway
-      .unary(exchange, route)
-      .finally(() => reply.raw.off("close", onClose));
+    const called = options.gateway.unary(exchange, route);
+    const result = await (route.method.policies.length === 0
+      ? called
+      : called.finally(() => noteIdentity(telemetry, request, exchange))
+    ).finally(() => reply.raw.off("close", onClose));
     // The access-log line is written by the telemetry hook when the response closes.
     reply.code(200).headers(result.headers).header("content-type", "application/json; charset=utf-8");
     return result.body;
@@ -149,6 +161,8 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
   // WebSocket upgrades (GET + Upgrade on any gateway path) are routed like requests; the plugin must be
   // loaded before the routes are added so that it sees them, hence the nested register.
   app.register(websocket, websocketPluginOptions(options.maxRequestBytes));
+  // Upgrades the policy chain let through, until their socket opens.
+  const admittedUpgrades = new WeakMap<FastifyRequest, AdmittedUpgrade>();
   app.register(async (scope) => {
     answerBadHandshakes(scope.websocketServer);
     scope.route({ method: scope.supportedMethods.filter((m) => m !== "GET"), url: "/*", handler: handle });
@@ -156,16 +170,46 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
       method: "GET",
       url: "/*",
       exposeHeadRoute: false,
+      // A WebSocket upgrade passes its method's policy chain before the handshake is answered: a
+      // refusal is an HTTP answer (401, 403, 429) instead of 101. Synchronous for plain GETs.
+      preValidation: (request, _reply, done) => {
+        if (!request.ws) {
+          done();
+          return;
+        }
+        admitUpgrade(streams, request).then(
+          (admitted) => {
+            if (admitted) {
+              admittedUpgrades.set(request, admitted);
+              noteIdentity(telemetry, request, admitted.exchange);
+            }
+            done();
+          },
+          (error: Error) => done(error),
+        );
+      },
       handler: handle,
       wsHandler: (socket, request) =>
-        serveWebSocket(streams, socket, request, {
-          start: (cancellation) => telemetry.note(request, { cancellation }),
-          method: (method) => telemetry.note(request, { method }),
-          error: (error) => telemetry.note(request, { error }),
-        }),
+        serveWebSocket(
+          streams,
+          socket,
+          request,
+          {
+            start: (cancellation) => telemetry.note(request, { cancellation }),
+            method: (method) => telemetry.note(request, { method }),
+            error: (error) => telemetry.note(request, { error }),
+          },
+          admittedUpgrades.get(request),
+        ),
     });
   });
   return app;
+}
+
+/** The caller the policy chain identified, for the access-log line (never a credential). */
+function noteIdentity(telemetry: RequestTelemetry, request: FastifyRequest, exchange: HttpExchange): void {
+  const identity = exchange.policy?.context.identity;
+  if (identity !== undefined) telemetry.note(request, { identity });
 }
 
 function sendError(

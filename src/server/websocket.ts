@@ -4,9 +4,9 @@ import type { FastifyRequest } from "fastify";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, GatewayError } from "../errors.js";
-import type { HttpExchange } from "../gateway/gateway.js";
+import type { HttpExchange, ResolvedRoute } from "../gateway/gateway.js";
 import type { StreamContext } from "../gateway/streaming.js";
-import { type FrameSocket, openSocketSession } from "../gateway/streaming-socket.js";
+import { type FrameSocket, openSocketSession, resolveSocketRoute } from "../gateway/streaming-socket.js";
 import { Cancellation } from "../upstream/cancellation.js";
 import { splitUrl } from "./body-parsers-and-streams.js";
 import { answerOnSocket } from "./listener-errors.js";
@@ -50,17 +50,10 @@ export interface SocketTelemetry {
   error(error: GatewayError): void;
 }
 
-/** Serves one upgraded socket until the call ends or the client goes away. */
-export function serveWebSocket(
-  context: StreamContext,
-  socket: WebSocket,
-  request: FastifyRequest,
-  telemetry: SocketTelemetry,
-): void {
-  const cancellation = new Cancellation();
-  telemetry.start(cancellation);
+/** The exchange of a WebSocket upgrade request (its cancellation is cancelled when the socket closes). */
+function socketExchange(request: FastifyRequest): HttpExchange {
   const { path, query } = splitUrl(request.url);
-  const exchange: HttpExchange = {
+  return {
     verb: "GET",
     path,
     query,
@@ -68,9 +61,50 @@ export function serveWebSocket(
     body: undefined,
     requestId: request.id,
     remoteAddress: request.ip,
-    cancellation,
+    cancellation: new Cancellation(),
     log: request.log,
   };
+}
+
+/** An upgrade the policy chain let through (issue 15): the exchange and route the socket goes on with. */
+export interface AdmittedUpgrade {
+  readonly exchange: HttpExchange;
+  readonly route: ResolvedRoute;
+}
+
+/**
+ * Runs the policy chain of the method a WebSocket upgrade addresses, before the upgrade (issue 15: for
+ * WebSockets, at the start): a refusal is thrown, so the handshake is answered with the refusal's status,
+ * headers (`WWW-Authenticate`, `Retry-After`) and Status body instead of `101`. Returns undefined — and
+ * costs nothing more — when the path routes to no method (the session reports that after the upgrade, as
+ * before) or the method has no policies.
+ */
+export async function admitUpgrade(
+  context: StreamContext,
+  request: FastifyRequest,
+): Promise<AdmittedUpgrade | undefined> {
+  const exchange = socketExchange(request);
+  let route: ResolvedRoute;
+  try {
+    route = resolveSocketRoute(context.gateway, exchange);
+  } catch {
+    return undefined;
+  }
+  if (route.method.policies.length === 0) return undefined;
+  return { exchange, route: await context.gateway.admit(exchange, route) };
+}
+
+/** Serves one upgraded socket until the call ends or the client goes away. */
+export function serveWebSocket(
+  context: StreamContext,
+  socket: WebSocket,
+  request: FastifyRequest,
+  telemetry: SocketTelemetry,
+  admitted?: AdmittedUpgrade,
+): void {
+  const exchange = admitted?.exchange ?? socketExchange(request);
+  const { cancellation } = exchange;
+  telemetry.start(cancellation);
   // Frames sent in one turn of the event loop leave in one writev: `ws` writes each frame on its own,
   // which costs a syscall per message (half of the CPU on streams of small messages, when profiled).
   // `_socket` is ws's underlying net.Socket — not public API, so batching is skipped if it is absent.
@@ -100,6 +134,7 @@ export function serveWebSocket(
     context,
     exchange,
     socket: frames,
+    ...(admitted ? { route: admitted.route } : {}),
     onRoute: (route) => telemetry.method(route.method),
     onEnd: (error) => {
       if (error) telemetry.error(error);

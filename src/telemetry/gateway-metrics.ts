@@ -1,5 +1,6 @@
 import type { CatalogSyncMetrics } from "../catalog/catalog-sync.js";
 import type { ConfigStoreMetrics } from "../config-store/config-store.js";
+import type { PolicyDecisionObserver } from "../policy/run-chain.js";
 
 /**
  * What the request path and the schema sync report to metrics, as plain typed calls: no prom-client
@@ -34,7 +35,7 @@ export interface UpstreamObservation {
   durationSeconds: number;
 }
 
-export interface GatewayMetrics extends CatalogSyncMetrics, ConfigStoreMetrics {
+export interface GatewayMetrics extends CatalogSyncMetrics, ConfigStoreMetrics, PolicyDecisionObserver {
   /** A public request began (in-flight gauge). Always paired with requestFinished. */
   requestStarted(): void;
   requestFinished(observation: RequestObservation): void;
@@ -53,4 +54,5 @@ export const NOOP_METRICS: GatewayMetrics = Object.freeze({
   catalogBuilt() {},
   catalogFailed() {},
   configChanged() {},
+  policyDecision() {},
 });

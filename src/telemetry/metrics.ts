@@ -1,6 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { CatalogSnapshot } from "../catalog/catalog.js";
 import { codeName } from "../errors.js";
+import type { CompiledPolicy } from "../policy/policy.js";
+import type { PolicyOutcome } from "../policy/run-chain.js";
 import type { Registry as BackendRegistry } from "../registry/registry.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 import { HotCounter, HotHistogram } from "./hot-metrics.js";
@@ -160,6 +162,16 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     aggregator: "max",
   });
 
+  // Issue 15: one series per policy (a bounded set: the config's documents) and outcome. The labelled
+  // children are resolved once per compiled policy, so a decision costs one increment.
+  const policyDecisions = new Counter({
+    name: "refract_policy_decisions_total",
+    help: "Decisions of the policy chain, by policy, its type and the outcome (allowed, refused, failed).",
+    labelNames: ["policy", "type", "outcome"] as const,
+    registers,
+  });
+  const decisionChildren = new WeakMap<CompiledPolicy, Record<PolicyOutcome, { inc(): void }>>();
+
   const metrics: GatewayMetrics = {
     requestStarted: () => {
       requestsInFlight++;
@@ -181,6 +193,15 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
     },
     catalogBuilt: (durationSeconds) => catalogBuild.observe(durationSeconds),
     catalogFailed: () => catalogFailures.inc(),
+    policyDecision: (policy, outcome) => {
+      let children = decisionChildren.get(policy);
+      if (children === undefined) {
+        const labels = (o: PolicyOutcome) => policyDecisions.labels(policy.name, policy.type, o);
+        children = { allowed: labels("allowed"), refused: labels("refused"), failed: labels("failed") };
+        decisionChildren.set(policy, children);
+      }
+      children[outcome].inc();
+    },
     configChanged: (revision, rejectedDocuments) => {
       configRevision.set(revision);
       configRejected.set(rejectedDocuments);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CatalogMethod } from "../catalog/catalog.js";
 import { Code, codeName, type GatewayError } from "../errors.js";
+import type { Identity } from "../policy/policy.js";
 import type { Cancellation } from "../upstream/cancellation.js";
 import { type GatewayMetrics, UNMATCHED } from "./gateway-metrics.js";
 
@@ -15,6 +16,8 @@ export interface RequestOutcome {
   error?: GatewayError;
   /** The call's final gRPC code when the HTTP status cannot tell it (a stream that failed after its first byte, a WebSocket). */
   grpcCode?: number;
+  /** Who called, as the policy chain's authenticate phase established it (consumer, subject). */
+  identity?: Identity;
 }
 
 export interface RequestTelemetryOptions {
@@ -98,6 +101,9 @@ export function installRequestTelemetry(
       durationMs: round(durationMs),
       error: outcome?.error?.message,
       aborted: aborted || undefined,
+      // Names only (issue 15): never the token, key or cookie that established them.
+      consumer: outcome?.identity?.consumer?.name,
+      subject: outcome?.identity?.subject,
       // The cause (stack, backend address) goes to the log only, never to the client (CONTRACT.md §3).
       err: outcome?.error?.cause ?? undefined,
     };
@@ -138,6 +144,7 @@ export function installRequestTelemetry(
       if (outcome.cancellation !== undefined) noted.cancellation = outcome.cancellation;
       if (outcome.error !== undefined) noted.error = outcome.error;
       if (outcome.grpcCode !== undefined) noted.grpcCode = outcome.grpcCode;
+      if (outcome.identity !== undefined) noted.identity = outcome.identity;
     },
   };
 }
@@ -149,6 +156,7 @@ class NotedOutcome {
   cancellation: Cancellation | undefined = undefined;
   error: GatewayError | undefined = undefined;
   grpcCode: number | undefined = undefined;
+  identity: Identity | undefined = undefined;
 }
 
 /** Marks a request whose response closed before anything was noted: later notes are ignored. */
