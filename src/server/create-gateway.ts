@@ -9,9 +9,12 @@ import type { JsonOptions } from "../codec/codec.js";
 import type { GatewayConfig, GatewayOptions } from "../config/config.js";
 import { validateGatewayOptions } from "../config/validate-options.js";
 import { createConfigStore } from "../config-store/create-config-store.js";
-import { configDocumentsJsonSchema } from "../config-store/validate-documents.js";
+import { configDocumentsJsonSchema, createDocumentValidator } from "../config-store/validate-documents.js";
 import { createOpenApiSource } from "../docs/openapi-source.js";
+import { GatewayConfigError } from "../errors.js";
 import { Gateway } from "../gateway/gateway.js";
+import { type CidrSet, createCidrSet } from "../policy/cidr.js";
+import type { ConsumerDocument, PolicyConfig, PolicyDocument } from "../policy/policy.js";
 import { policyTypeSchemas } from "../policy/policy-types.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
@@ -91,6 +94,7 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   // Read (TLS files) and checked before anything is opened: a bad option fails start-up cleanly.
   const front = frontOptionsFromConfig(config);
   const channelOptions = backendChannelOptions(config);
+  const trustedProxies = trustedProxySet(config.trustedProxies);
   const logger = givenLogger ?? createLogger({ level: config.logLevel });
   routeGrpcLogs(logger);
   // Live policies and consumers (--config file lists, etcd under --config-prefix). Made before anything is
@@ -131,7 +135,13 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   });
   // Every revision is compiled and resolved into the chains by the catalog; subscribed before the store
   // starts, so its first revision is in the first snapshot.
-  configStore.onChange((policyConfig) => schemaSync.setPolicyConfig(policyConfig));
+  // Static documents (createGateway({ policies, consumers })) are the base every revision builds on: revision
+  // 1 alone, and under each of the store's revisions (the store's document of the same name wins).
+  const staticConfig = staticPolicyConfig(config);
+  if (staticConfig) schemaSync.setPolicyConfig(staticConfig);
+  configStore.onChange((policyConfig) =>
+    schemaSync.setPolicyConfig(staticConfig ? overStatic(staticConfig, policyConfig) : policyConfig),
+  );
   const upstream = new Upstream({ pool, interceptors: [createUpstreamTelemetry(prometheus.metrics)] });
   const gateway = new Gateway({
     catalog: schemaSync,
@@ -144,6 +154,8 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     },
     forwardHeaders: new Set(config.forwardHeaders.map((h) => h.toLowerCase())),
     pendingSchemaWaitMs: config.pendingSchemaWaitMs,
+    ...(trustedProxies ? { trustedProxies } : {}),
+    policyObserver: prometheus.metrics,
   });
   const document = createOpenApiSource({
     snapshot: () => schemaSync.current(),
@@ -221,6 +233,55 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
       })();
       return closing;
     },
+  };
+}
+
+/** `--trusted-proxy` ranges, checked before anything is opened. */
+function trustedProxySet(ranges: readonly string[]): CidrSet | undefined {
+  if (ranges.length === 0) return undefined;
+  try {
+    return createCidrSet(ranges);
+  } catch (error) {
+    throw new GatewayConfigError("trustedProxies", (error as Error).message);
+  }
+}
+
+/** The static `policies`/`consumers` options as revision 1, validated like any document; undefined when none. */
+function staticPolicyConfig(config: GatewayConfig): PolicyConfig | undefined {
+  if (config.policies.length === 0 && config.consumers.length === 0) return undefined;
+  const validator = createDocumentValidator(policyTypeSchemas());
+  const problems: Array<{ option: string; problem: string }> = [];
+  const policies: PolicyDocument[] = [];
+  const consumers: ConsumerDocument[] = [];
+  config.policies.forEach((value, i) => {
+    const checked = validator.policy(value);
+    if (checked.ok) policies.push(checked.document);
+    else
+      for (const p of checked.problems)
+        problems.push({ option: `policies[${i}]${p.path}`, problem: p.problem });
+  });
+  config.consumers.forEach((value, i) => {
+    const checked = validator.consumer(value);
+    if (checked.ok) consumers.push(checked.document);
+    else
+      for (const p of checked.problems)
+        problems.push({ option: `consumers[${i}]${p.path}`, problem: p.problem });
+  });
+  const [first, ...more] = problems;
+  if (first) throw new GatewayConfigError(first.option, first.problem, ...more);
+  return Object.freeze({ revision: 1, policies, consumers });
+}
+
+/** A store revision over the static documents: the store's document of the same name wins. */
+function overStatic(base: PolicyConfig, live: PolicyConfig): PolicyConfig {
+  const merge = <T extends { name: string }>(a: readonly T[], b: readonly T[]): T[] => {
+    const names = new Set(b.map((d) => d.name));
+    return [...a.filter((d) => !names.has(d.name)), ...b];
+  };
+  return {
+    revision: live.revision + 1,
+    policies: merge(base.policies, live.policies),
+    consumers: merge(base.consumers, live.consumers),
   };
 }
 
