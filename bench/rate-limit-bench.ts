@@ -99,12 +99,12 @@ export async function benchRateLimit(): Promise<RateLimitBenchResult> {
   const server = await startRedis();
   const connection = createRedisConnection(server.url, silent);
   try {
-    await waitFor(() => connection.isReady(), 5_000, "redis connection");
     const shared = rateLimitPolicyType.compile(
       { limit: 1_000_000_000, window: "1s", store: "redis", failOpen: false, timeoutMs: 1_000 },
       environment(connection),
       "bench-redis",
     );
+    await waitFor(() => connection.isReady(), 5_000, "redis connection");
     await timeAsync(shared, all, 2_000, 1);
     const redisSequentialUs = await timeAsync(shared, all, 10_000, 1);
     const redisConcurrentUs = await timeAsync(shared, all, 50_000, 64);

@@ -95,9 +95,11 @@ describe("rate-limit with store redis (real redis-server)", () => {
   test("two limiters on two connections share one limit exactly: N in total, not N each", async () => {
     const a = gatewayView();
     const b = gatewayView();
-    await waitFor(() => a.connection.isReady() && b.connection.isReady(), 5_000, "redis connections");
     const config = { limit: 5, window: "1h", key: ["header:x-api-key"], timeoutMs: 1_000 };
+    // Nothing is opened before a policy needs it; compiling one connects.
+    assert.equal(a.connection.client.status, "wait");
     const policies = [a.compile(config), b.compile(config)];
+    await waitFor(() => a.connection.isReady() && b.connection.isReady(), 5_000, "redis connections");
     const secret = "sk_live_never_in_redis_in_clear";
     const outcomes: Outcome[] = [];
     for (let i = 0; i < 12; i++) {
@@ -132,9 +134,9 @@ describe("rate-limit with store redis (real redis-server)", () => {
 
   test("Redis killed: fail open (bounded, counted, logged once), failOpen false → 503; back → limiting resumes", async () => {
     const view = gatewayView();
-    await waitFor(() => view.connection.isReady(), 5_000, "redis connection");
     const open = view.compile({ limit: 2, window: "1h", timeoutMs: 200 }, "outage-open");
     const closed = view.compile({ limit: 2, window: "1h", timeoutMs: 200, failOpen: false }, "outage-closed");
+    await waitFor(() => view.connection.isReady(), 5_000, "redis connection");
     assert.equal((await decide(open, context("10.0.0.9"))).status, "allowed");
 
     await redis.stop();
@@ -169,8 +171,8 @@ describe("rate-limit with store redis (real redis-server)", () => {
   test("Redis hung (no answer): each decision ends after timeoutMs, not the connection's timeout", async () => {
     // The connection's own backstop is far longer than the bound below: only the policy's timeout ends it.
     const view = gatewayView({ commandTimeoutMs: 60_000 });
-    await waitFor(() => view.connection.isReady(), 5_000, "redis connection");
     const policy = view.compile({ limit: 10, window: "1m", timeoutMs: 100 }, "hung");
+    await waitFor(() => view.connection.isReady(), 5_000, "redis connection");
     assert.equal((await decide(policy, context("10.0.0.20"))).status, "allowed");
     redis.freeze();
     try {

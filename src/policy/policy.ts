@@ -127,6 +127,8 @@ export interface RedisConnection {
    * `closed` refused it. The owner exposes the counts (metrics); optional so that a bare client fits.
    */
   countFailure?(outcome: "open" | "closed"): void;
+  /** Opens the connection when it is opened lazily; called by compile() of a policy that uses it. */
+  connect?(): void;
 }
 
 /** A policy type: its phase, the JSON Schema of its config, and how to compile one document's config. */

@@ -153,6 +153,7 @@ export const rateLimitPolicyType: PolicyType<RateLimitConfig> = {
         'store "redis" needs a Redis: start the gateway with --redis redis://host:port (or use store "local")',
       );
     }
+    redis.connect?.();
     const shared = createRedisGcraStore({
       client: redis.client as Parameters<typeof createRedisGcraStore>[0]["client"],
       policyName: name,

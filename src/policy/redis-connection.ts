@@ -3,7 +3,8 @@
  * keeps state there (rate-limit `store: redis`). ioredis, configured so that nothing on the request path can
  * wait for Redis: no offline queue (a command while disconnected fails at once), a command timeout as a
  * backstop behind each caller's own shorter one, a short connect timeout, and reconnects at most a second
- * apart so that limiting resumes within about a second of Redis coming back.
+ * apart so that limiting resumes within about a second of Redis coming back. Nothing is opened until a
+ * policy that needs Redis is compiled (connect()): `--redis` without such a policy costs no socket.
  */
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -15,6 +16,8 @@ export interface OwnedRedisConnection extends RedisConnection {
   countFailure(outcome: "open" | "closed"): void;
   /** Store calls that failed since start: let through (`open`) or refused (`closed`). */
   failures(): { readonly open: number; readonly closed: number };
+  /** Starts connecting (then reconnecting whenever it drops) unless it already does; idempotent. */
+  connect(): void;
   /** True while the connection is ready for commands. */
   isReady(): boolean;
   /** Disconnects at once (pending commands fail); idempotent. */
@@ -60,6 +63,7 @@ export function createRedisConnection(
     retryStrategy: (attempt) => Math.min(50 * attempt, reconnectMaxMs),
     // The ready check (INFO) only delays readiness on a local Redis; the first command proves the rest.
     enableReadyCheck: false,
+    lazyConnect: true,
   });
   let down = false;
   let closed = false;
@@ -83,6 +87,10 @@ export function createRedisConnection(
       else refused++;
     },
     failures: () => ({ open, closed: refused }),
+    connect() {
+      // Failures are reported through the 'error' event above and retried by retryStrategy.
+      if (client.status === "wait" && !closed) client.connect().catch(() => {});
+    },
     isReady: () => client.status === "ready",
     async close() {
       if (closed) return;

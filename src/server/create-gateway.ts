@@ -16,6 +16,7 @@ import { Gateway } from "../gateway/gateway.js";
 import { type CidrSet, createCidrSet } from "../policy/cidr.js";
 import type { ConsumerDocument, PolicyConfig, PolicyDocument } from "../policy/policy.js";
 import { policyTypeSchemas } from "../policy/policy-types.js";
+import { createRedisConnection } from "../policy/redis-connection.js";
 import { INFRASTRUCTURE_SERVICES } from "../reflection/reflection-client.js";
 import type { Registry } from "../registry/registry.js";
 import { createStaticRegistry } from "../registry/static-registry.js";
@@ -114,6 +115,8 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   const allow = new Set(config.allowServices);
   const jsonByBackend = new Map<string, JsonOptions>();
   const fileRules = config.httpRulesFile ? await readHttpRulesFile(config.httpRulesFile) : [];
+  // The one Redis connection of this process (--redis): every rate-limit policy with store "redis" uses it.
+  const redis = config.redis === undefined ? undefined : createRedisConnection(config.redis, logger);
   const schemaSync = new CatalogSync({
     registry,
     reflectionChannels: { ...channelOptions, maxReflectionBytes: config.maxReflectionBytes },
@@ -132,6 +135,7 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
     isServiceAllowed: (service) =>
       !deny.has(service) && (!INFRASTRUCTURE_SERVICES.has(service) || allow.has(service)),
     metrics: prometheus.metrics,
+    policyEnvironment: { redis },
   });
   // Every revision is compiled and resolved into the chains by the catalog; subscribed before the store
   // starts, so its first revision is in the first snapshot.
@@ -226,6 +230,7 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
         await drain(app, config.shutdownGraceMs, logger);
         await configStore.close();
         schemaSync.close();
+        await redis?.close();
         pool.close();
         await registry.close();
         // Last, so /readyz answers "shutting down" for as long as the public port drains.
