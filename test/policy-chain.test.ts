@@ -49,6 +49,13 @@ const POLICIES = [
     config: { query: "api_key" },
   },
   {
+    // Allows everything here; its RateLimit-* headers show response headers on every kind of answer.
+    name: "stream-limit",
+    type: "rate-limit",
+    match: { methods: ["acme.library.v1.LibraryService/StreamBooks"] },
+    config: { limit: 1000, window: "1m", key: ["consumer"] },
+  },
+  {
     name: "users-no-loopback",
     type: "ip-restriction",
     match: { methods: ["acme.user.v1.UserService/GetUser"] },
@@ -92,7 +99,7 @@ async function openSocket(
   headers: Record<string, string> = {},
 ): Promise<
   | { refused: true; status: number; headers: Record<string, unknown>; body: string }
-  | { refused: false; messages: string[]; code: number }
+  | { refused: false; messages: string[]; code: number; headers: Record<string, unknown> }
 > {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, "ws")}${path}`, { headers });
   const messages: string[] = [];
@@ -108,8 +115,14 @@ async function openSocket(
         resolve({ refused: true, status: response.statusCode ?? 0, headers: response.headers, body });
       });
     });
+    let upgradeHeaders: Record<string, unknown> = {};
+    socket.once("upgrade", (response) => {
+      upgradeHeaders = response.headers;
+    });
     socket.once("open", () => socket.send(JSON.stringify({ parent: "shelves/1", count: 2 })));
-    socket.once("close", (code: number) => resolve({ refused: false, messages, code }));
+    socket.once("close", (code: number) =>
+      resolve({ refused: false, messages, code, headers: upgradeHeaders }),
+    );
     socket.once("error", (error) => {
       if (!String(error.message).includes("Unexpected server response")) reject(error);
     });
@@ -218,6 +231,16 @@ describe("policy chain end to end", () => {
     assert.match(sse.text, /event: end/);
     const seen = callsTo(h.library!, `${LIB}/StreamBooks`).at(-1)!.metadata;
     assert.equal(seen["x-consumer"], "basic", "streams get the transform's metadata too");
+    // The chain's response headers: on a stream's answer, and on a backend's error after the chain.
+    assert.equal(ndjson.headers.get("ratelimit-limit"), "1000");
+    assert.equal(sse.headers.get("ratelimit-limit"), "1000");
+    const failed = await call(`${h.publicUrl}${LIB}/StreamBooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "k-basic" },
+      body: JSON.stringify({ parent: "racks/1" }),
+    });
+    assert.equal(failed.status, 400);
+    assert.equal(failed.headers.get("ratelimit-limit"), "1000");
   });
 
   test("client streaming: refused before the body is read, allowed with a key", async () => {
@@ -246,6 +269,7 @@ describe("policy chain end to end", () => {
     if (!allowed.refused) {
       assert.equal(allowed.code, 1000);
       assert.equal(allowed.messages.length, 2);
+      assert.equal(allowed.headers["ratelimit-limit"], "1000", "the chain's response headers are on the 101");
     }
     const seen = callsTo(h.library!, `${LIB}/StreamBooks`).at(-1)!.metadata;
     assert.equal(seen["x-consumer"], "basic");
@@ -260,6 +284,7 @@ describe("policy chain end to end", () => {
     assert.deepEqual(chainOf("POST", `${LIB}/GetShelf`), ["lib-key", "lib-gold", "lib-user"]);
     assert.deepEqual(chainOf("GET", "/v1/shelves/{shelf_id}"), ["lib-key", "lib-gold", "lib-user"]);
     assert.deepEqual(chainOf("POST", `${LIB}/ListShelves`), ["lib-key", "lib-user"]);
+    assert.deepEqual(chainOf("POST", `${LIB}/StreamBooks`), ["lib-key", "stream-limit", "lib-user"]);
     assert.deepEqual(chainOf("POST", `${USERS}/GetUser`), ["users-no-loopback", "users-key"]);
     assert.deepEqual(chainOf("POST", `${USERS}/ListUsers`), []);
   });

@@ -163,8 +163,14 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
   app.register(websocket, websocketPluginOptions(options.maxRequestBytes));
   // Upgrades the policy chain let through, until their socket opens.
   const admittedUpgrades = new WeakMap<FastifyRequest, AdmittedUpgrade>();
+  const admittedByRaw = new WeakMap<FastifyRequest["raw"], AdmittedUpgrade>();
   app.register(async (scope) => {
     answerBadHandshakes(scope.websocketServer);
+    // Response headers the chain added (RateLimit-*) go on the 101 like on any answer.
+    scope.websocketServer.on("headers", (headers: string[], raw: FastifyRequest["raw"]) => {
+      const added = admittedByRaw.get(raw)?.exchange.policy?.context.responseHeaders;
+      if (added) for (const [name, value] of Object.entries(added)) headers.push(`${name}: ${value}`);
+    });
     scope.route({ method: scope.supportedMethods.filter((m) => m !== "GET"), url: "/*", handler: handle });
     scope.route({
       method: "GET",
@@ -181,6 +187,7 @@ export function buildPublicApp(options: PublicAppOptions): FastifyInstance {
           (admitted) => {
             if (admitted) {
               admittedUpgrades.set(request, admitted);
+              admittedByRaw.set(request.raw, admitted);
               noteIdentity(telemetry, request, admitted.exchange);
             }
             done();
