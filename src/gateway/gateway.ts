@@ -225,16 +225,16 @@ export class Gateway {
       remoteAddress: exchange.remoteAddress,
       forwardHeaders: this.#options.forwardHeaders,
       onDropped: (key, reason) => exchange.log.warn({ key, reason }, "request header not forwarded"),
-      ...(admitted
-        ? {
-            policy: {
+      // Without a chain: one check, nothing allocated.
+      policy:
+        admitted === undefined
+          ? undefined
+          : {
               removeHeaders: admitted.context.removeHeaders,
               removeMetadata: admitted.context.removeMetadata,
               setsMetadata: admitted.chain.setsMetadata,
               setMetadata: admitted.context.setMetadata,
             },
-          }
-        : {}),
     });
   }
 

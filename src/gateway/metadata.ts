@@ -19,7 +19,7 @@ export interface MetadataContext {
   /** Told about each dropped key or value (logged by the caller). */
   onDropped(key: string, reason: string): void;
   /** What the request's policy chain decided (issue 15); absent when the method has no chain. */
-  policy?: PolicyMetadata;
+  policy?: PolicyMetadata | undefined;
 }
 
 /** The metadata side of a policy chain's decisions. */
