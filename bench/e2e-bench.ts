@@ -31,9 +31,9 @@ export interface LoadResult {
   errors: number;
 }
 
-function load(
+export function load(
   url: string,
-  options: { method: "GET" | "POST"; body?: string; durationS: number },
+  options: { method: "GET" | "POST"; body?: string; durationS: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -42,7 +42,7 @@ function load(
         method: options.method,
         connections: CONNECTIONS,
         duration: options.durationS,
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...options.headers },
         ...(options.body === undefined ? {} : { body: options.body }),
       },
       (error, result) => {
@@ -132,7 +132,7 @@ interface Scenario {
 }
 
 /** CPU and memory of a process and its children (the workers of `--workers N`). */
-function sampleTree(pid: number): ProcessSample {
+export function sampleTree(pid: number): ProcessSample {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
     .trim()
     .split(/\s+/)
@@ -143,10 +143,11 @@ function sampleTree(pid: number): ProcessSample {
     .reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, rssBytes: a.rssBytes + b.rssBytes }));
 }
 
-async function startGateway(addresses: { bench: string }, workers: number) {
+export async function startGateway(addresses: { bench: string }, workers: number, extraArgs: string[] = []) {
   return spawnReady(
     [
       join(root, "dist/src/cli/main.js"),
+      ...extraArgs,
       "--port=0",
       "--host=127.0.0.1",
       "--admin-port=0",

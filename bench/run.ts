@@ -7,6 +7,9 @@ import { benchCodec } from "./codec-bench.js";
 import { benchDiscovery } from "./discovery-bench.js";
 import { benchEndToEnd, formatEndToEnd } from "./e2e-bench.js";
 import { benchEtcdOutage } from "./etcd-outage-bench.js";
+import { benchJwt, formatJwt } from "./jwt-bench.js";
+import { benchPolicyChain } from "./policy-chain-bench.js";
+import { benchRateLimit, formatRateLimit } from "./rate-limit-bench.js";
 import { benchRouter } from "./router-bench.js";
 import { benchServerStream, formatServerStream } from "./stream-bench.js";
 
@@ -106,6 +109,33 @@ async function main(): Promise<void> {
       ],
     ]),
   );
+
+  out(
+    "\n== Policy chain: small unary request, no policy vs jwt (cached) + rate-limit + request-transform ==\n",
+  );
+  const chain = await benchPolicyChain(3);
+  results.policyChain = chain;
+  const median = (values: number[]): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  out(
+    table([
+      ["configuration", "CPU µs/req per round", "median", "+ over none", "req/s median"],
+      ...(["none", "chain", "chainRedis"] as const).map((name) => [
+        { none: "no policy", chain: "chain, local limit", chainRedis: "chain, Redis limit" }[name],
+        chain.cpuUsPerRequest[name].map((v) => v.toFixed(0)).join(", "),
+        median(chain.cpuUsPerRequest[name]).toFixed(0),
+        (median(chain.cpuUsPerRequest[name]) - median(chain.cpuUsPerRequest.none)).toFixed(0),
+        median(chain.requestsPerSec[name]).toFixed(0),
+      ]),
+    ]),
+  );
+  out("\n== Policies in isolation: jwt verification, rate-limit decisions ==\n");
+  const jwt = await benchJwt();
+  results.jwt = jwt;
+  out(formatJwt(jwt));
+  const rateLimit = await benchRateLimit();
+  results.rateLimit = rateLimit;
+  out(formatRateLimit(rateLimit));
 
   out("\n== Catalog: 1,000 backends × 20 methods (own process, --expose-gc) ==\n");
   const catalog = JSON.parse(
