@@ -87,11 +87,6 @@ export interface CompiledPolicy {
   run(context: PolicyContext): void | Promise<void>;
   /** Metadata keys this policy may set: a client can never supply them (its values are removed). */
   readonly setsMetadata?: readonly string[];
-  /**
-   * Query parameters this policy reads credentials from (a jwt `{query: name}` token source): removed
-   * before the request is bound, so they are neither refused as unknown fields nor sent to the backend.
-   */
-  readonly queryParameters?: readonly string[];
   /** Releases what compile() opened (timers, connections) when the revision is replaced. */
   close?(): void | Promise<void>;
   /**
@@ -120,7 +115,7 @@ export interface PolicyEnvironment {
  * minimally so that policy/ does not depend on a client library's types at its contract.
  */
 export interface RedisConnection {
-  /** The underlying client (ioredis `Redis`), for libraries such as rate-limiter-flexible. */
+  /** The underlying client (ioredis `Redis`). */
   readonly client: unknown;
   /**
    * Counts one store call that failed (Redis unreachable, timed out): `open` let the request through,
