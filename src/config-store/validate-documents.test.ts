@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Ajv } from "ajv";
+import { policyTypeSchemas } from "../policy/policy-types.js";
 import {
   configDocumentsJsonSchema,
   createDocumentValidator,
@@ -192,5 +193,39 @@ describe("the JSON Schema for editors", () => {
     );
     assert.equal(validate({ name: "c", apiKeys: [{ key: "clear" }] }), false);
     assert.equal(validate({ policies: [], other: 1 }), false);
+  });
+});
+
+describe("documents the real types cannot compile", () => {
+  // What a JSON Schema cannot say is found by compiling the config once, dry: such a version is rejected
+  // (its last valid version stays in force) instead of making its methods fail closed with 503.
+  const validator = createDocumentValidator(policyTypeSchemas());
+  const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
+    ["an address that is not one", "ip-restriction", { deny: ["300.1.1.1/8"] }, /300\.1\.1\.1\/8/],
+    ["a prefix too long for IPv4", "ip-restriction", { allow: ["1.2.3.4/99"] }, /1\.2\.3\.4\/99/],
+    ["a prefix too long for IPv6", "ip-restriction", { allow: ["::1/200"] }, /::1\/200/],
+    ["a window of zero", "rate-limit", { limit: 3, window: "0s" }, /window/],
+  ];
+  for (const [what, type, config, message] of cases) {
+    test(what, () => {
+      const found = problems(validator.policy({ name: "p", type, config }));
+      assert.equal(found.length, 1, found.join("\n"));
+      assert.match(found[0]!, /^\/config: /);
+      assert.match(found[0]!, message);
+    });
+  }
+
+  test("valid configs of every type still pass, a Redis store included (nothing is opened)", () => {
+    for (const [type, config] of [
+      ["ip-restriction", { deny: ["10.0.0.0/8", "fd00::/8"] }],
+      ["rate-limit", { limit: 3, window: "10s", store: "redis" }],
+      ["request-transform", { setMetadata: { "x-user": "{subject}" } }],
+      ["authorize", { labels: { tier: "gold" } }],
+      ["api-key", {}],
+      ["jwt", { issuer: "https://issuer.example", audiences: ["a"], jwksUri: "https://issuer.example/jwks" }],
+    ] as const) {
+      const result = validator.policy({ name: "p", type, config });
+      assert.ok(result.ok, `${type}: ${JSON.stringify(result)}`);
+    }
   });
 });

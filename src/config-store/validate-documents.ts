@@ -9,9 +9,12 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { ConsumerDocument, PolicyDocument, PolicyType } from "../policy/policy.js";
+import { compileProblem } from "../policy/policy-types.js";
 
 /** What validation needs of a policy type: its name and the JSON Schema of its config. */
-export type PolicyTypeSchema = Pick<PolicyType, "type" | "configSchema">;
+/** A type as validation sees it: with `compile`, a config that passes its schema is also compiled once, dry. */
+export type PolicyTypeSchema = Pick<PolicyType, "type" | "configSchema"> &
+  Partial<Pick<PolicyType, "compile">>;
 
 /** One problem of one document: a JSON pointer into it (`/` for the document itself) and what is wrong. */
 export interface DocumentProblem {
@@ -207,6 +210,17 @@ export function createDocumentValidator(types: readonly PolicyTypeSchema[]): Doc
           if (typeof validate === "string") problems.push({ path: "/config", problem: validate });
           else if (!validate(document.config)) {
             problems.push(...(validate.errors ?? []).map((e) => toProblem(e, "/config")));
+          } else {
+            const policyType = byType.get(type);
+            const problem =
+              policyType?.compile === undefined
+                ? undefined
+                : compileProblem(
+                    policyType as Pick<PolicyType, "compile">,
+                    document.config,
+                    String(document.name),
+                  );
+            if (problem !== undefined) problems.push({ path: "/config", problem });
           }
         }
         nameProblem(document.name, expectedName, problems);
