@@ -85,6 +85,16 @@ describe("admin listener", () => {
     assert.equal((await fetch(`${h.adminUrl}/openapi.json`)).status, 404);
   });
 
+  test("an unknown admin path is a google.rpc.Status 404, like every other error", async () => {
+    const answer = await fetch(`${h.adminUrl}/admin/policies`);
+    assert.equal(answer.status, 404);
+    assert.deepEqual(await answer.json(), {
+      code: 5,
+      message: "no admin route GET /admin/policies",
+      details: [],
+    });
+  });
+
   test("/admin/backends shows each instance's reflection version, descriptor hash and last refresh", async () => {
     const body = (await (await fetch(`${h.adminUrl}/admin/backends`)).json()) as Json;
     const library = body.backends.find((b: { name: string }) => b.name === "library");

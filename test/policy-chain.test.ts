@@ -335,6 +335,40 @@ describe("policy chain end to end", () => {
   });
 });
 
+describe("a browser reads the chain's headers", () => {
+  test("RateLimit-* (and Retry-After on a 429) are listed in Access-Control-Expose-Headers", async () => {
+    const limited = await startGatewayHarness({
+      library: false,
+      gateway: {
+        corsOrigins: ["http://app.test"],
+        policies: [{ name: "two", type: "rate-limit", config: { limit: 2, window: "1h", key: ["ip"] } }],
+      },
+    });
+    try {
+      const call = () =>
+        fetch(`${limited.publicUrl}/acme.user.v1.UserService/GetUser`, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://app.test" },
+          body: '{"id":"1"}',
+        });
+      const allowed = await call();
+      await allowed.arrayBuffer();
+      const exposed = (allowed.headers.get("access-control-expose-headers") ?? "").split(", ");
+      for (const name of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]) {
+        assert.ok(exposed.includes(name), `${name} in ${exposed.join(", ")}`);
+      }
+      await (await call()).arrayBuffer();
+      const refused = await call();
+      assert.equal(refused.status, 429);
+      await refused.arrayBuffer();
+      const exposedOnRefusal = (refused.headers.get("access-control-expose-headers") ?? "").split(", ");
+      assert.ok(exposedOnRefusal.includes("retry-after") && exposedOnRefusal.includes("ratelimit-reset"));
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe("client address through --trusted-proxy", () => {
   let trusting: GatewayHarness;
   before(async () => {

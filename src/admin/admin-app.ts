@@ -5,6 +5,7 @@ import type { CatalogSnapshot } from "../catalog/catalog.js";
 import type { CatalogSync } from "../catalog/catalog-sync.js";
 import type { ConfigStore } from "../config-store/config-store.js";
 import { methodsByName } from "../docs/rest-routes.js";
+import { Code, errorResponse, GatewayError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
 import { readGatewayStatus } from "./gateway-status.js";
 
@@ -32,6 +33,14 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     loggerInstance: options.logger.child({ listener: "admin" }),
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+
+  // Unknown admin paths answer like every other Refract error: a google.rpc.Status body.
+  app.setNotFoundHandler((request, reply) => {
+    const error = errorResponse(
+      new GatewayError(Code.NOT_FOUND, `no admin route ${request.method} ${request.url.split("?")[0]}`),
+    );
+    void reply.code(error.status).headers(error.headers).send(error.body);
+  });
 
   app.get("/healthz", async () => ({ status: "ok" }));
 

@@ -229,3 +229,22 @@ describe("documents the real types cannot compile", () => {
     }
   });
 });
+
+test("a jwt policy's inline keys must be public: private key members are refused, and not echoed", () => {
+  const validator = createDocumentValidator(policyTypeSchemas());
+  const result = validator.policy({
+    name: "p",
+    type: "jwt",
+    config: {
+      issuer: "https://issuer.example",
+      audiences: ["a"],
+      jwks: { keys: [{ kty: "RSA", n: "abc", e: "AQAB", d: "PRIVATEPART" }] },
+    },
+  });
+  const found = problems(result);
+  assert.ok(
+    found.some((p) => p.startsWith("/config/jwks/keys/0")),
+    found.join("\n"),
+  );
+  assert.ok(!found.join("\n").includes("PRIVATEPART"));
+});

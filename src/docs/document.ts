@@ -106,9 +106,10 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
 const BEARER_JWT = Object.freeze({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
 
 /**
- * The OpenAPI `security` of a method: one alternative per authenticate-phase policy of its chain (any of
- * them identifies a caller), plus `{}` when one lets anonymous calls through; each policy's scheme is
- * added to `schemes` under the policy's name. Undefined when the chain asks nothing.
+ * The OpenAPI `security` of a method. Every required authenticate policy of its chain must find its own
+ * credential, so they form ONE requirement (AND); optional ones add a second requirement with them,
+ * and a chain whose policies are all optional also allows `{}` (anonymous). Each policy's scheme is added
+ * to `schemes` under the policy's name. Undefined when the chain asks nothing.
  */
 function securityOf(
   method: CatalogMethod,
@@ -116,19 +117,21 @@ function securityOf(
 ): Array<Record<string, string[]>> | undefined {
   // Methods made by hand (tests, embedders) may carry no chain at all.
   if (!method.policies || method.policies.length === 0) return undefined;
-  const alternatives: Array<Record<string, string[]>> = [];
-  let optional = false;
+  const required: Record<string, string[]> = {};
+  const optional: Record<string, string[]> = {};
   for (const policy of method.policies) {
     if (policy.phase !== "authenticate") continue;
     const declared =
       policy.openApiSecurity ?? (policy.type === "jwt" ? { scheme: BEARER_JWT, optional: false } : undefined);
     if (declared === undefined) continue;
     schemes[policy.name] = declared.scheme;
-    alternatives.push({ [policy.name]: [] });
-    optional ||= declared.optional;
+    (declared.optional ? optional : required)[policy.name] = [];
   }
-  if (alternatives.length === 0) return undefined;
-  return optional ? [...alternatives, {}] : alternatives;
+  const hasRequired = Object.keys(required).length > 0;
+  const hasOptional = Object.keys(optional).length > 0;
+  if (!hasRequired && !hasOptional) return undefined;
+  if (!hasOptional) return [required];
+  return [{ ...required, ...optional }, required];
 }
 
 function styleOf(method: CatalogMethod): SchemaStyle {

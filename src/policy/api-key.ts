@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Consumer, Identity, PolicyContext, PolicyType } from "./policy.js";
-import { invalidApiKey, missingCredentials } from "./policy-errors.js";
+import { invalidApiKey, missingApiKey } from "./policy-errors.js";
 
 /**
  * The `api-key` policy type (phase authenticate): the key is read from a header (default `x-api-key`) or,
@@ -65,12 +65,16 @@ export const apiKeyPolicyType: PolicyType<ApiKeyConfig> = {
       run(context) {
         const key = keyOf(context, header, query);
         if (key === undefined || key === "") {
-          if (required && context.identity === undefined) throw missingCredentials("API key");
+          // Every required authenticate policy finds its own credential (either-of: required false on
+          // each, and an authorize policy, which refuses anonymous calls).
+          if (required) throw missingApiKey();
           return;
         }
         const identity = identities.get(createHash("sha256").update(key).digest("hex"));
         if (identity === undefined) throw invalidApiKey();
-        context.identity = identity;
+        // A token verified before keeps its subject and claims; the key adds who the client is.
+        const earlier = context.identity;
+        context.identity = earlier === undefined ? identity : { ...earlier, consumer: identity.consumer };
       },
     };
   },

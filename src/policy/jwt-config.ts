@@ -128,7 +128,21 @@ export const jwtConfigSchema = {
     jwks: {
       type: "object",
       required: ["keys"],
-      properties: { keys: { type: "array", minItems: 1, items: { type: "object", required: ["kty"] } } },
+      properties: {
+        keys: {
+          type: "array",
+          minItems: 1,
+          items: {
+            type: "object",
+            required: ["kty"],
+            // Public keys only: private or symmetric members (RFC 7518 §6) would sit in clear in the
+            // config and show at /admin/config; an HS secret goes in `secret`, which is redacted.
+            not: {
+              anyOf: ["d", "p", "q", "dp", "dq", "qi", "oth", "k"].map((member) => ({ required: [member] })),
+            },
+          },
+        },
+      },
       description: "Inline JWK Set of public keys.",
     },
     secret: {

@@ -93,7 +93,7 @@ export function compileJwtPolicy(config: JwtConfig, options: JwtPolicyOptions): 
       pending = verifyToken(token, cacheKey);
       inFlight.set(cacheKey, pending);
     }
-    context.identity = await pending;
+    context.identity = withEarlierConsumer(await pending, context.identity);
   };
 
   // A token source's query parameter is never bound into the request (nor refused as an unknown field),
@@ -120,7 +120,7 @@ export function compileJwtPolicy(config: JwtConfig, options: JwtPolicyOptions): 
       const cacheKey = tokenKey(token);
       const identity = cache.get(cacheKey, Date.now());
       if (identity !== undefined) {
-        context.identity = identity;
+        context.identity = withEarlierConsumer(identity, context.identity);
         return;
       }
       return authenticate(context, token, cacheKey);
@@ -176,4 +176,13 @@ function deepFreeze<T>(value: T): T {
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
   return value;
+}
+
+/**
+ * An API key checked before the token named the client: keep that consumer when the token's subject
+ * names none, so authorize-by-label and per-consumer limits still see it (a copy only in that case).
+ */
+function withEarlierConsumer(identity: Identity, earlier: Identity | undefined): Identity {
+  if (earlier?.consumer === undefined || identity.consumer !== undefined) return identity;
+  return { ...identity, consumer: earlier.consumer };
 }

@@ -22,10 +22,21 @@ export function invalidToken(description: string): GatewayError {
   });
 }
 
+// CONTRACT.md §10: every 401 of the chain carries `Bearer realm="refract"`; HTTP has no registered scheme
+// for API keys, and one challenge keeps clients simple.
+const API_KEY_REALM = REALM;
+
+/** No API key where one is required: 401 with the contract's challenge. */
+export function missingApiKey(): GatewayError {
+  return new GatewayError(Code.UNAUTHENTICATED, "API key required", {
+    headers: { "www-authenticate": API_KEY_REALM },
+  });
+}
+
 /** An API key that matches no consumer: 401 (the client presented something, it is not known). */
 export function invalidApiKey(): GatewayError {
   return new GatewayError(Code.UNAUTHENTICATED, "invalid API key", {
-    headers: { "www-authenticate": 'ApiKey realm="refract"' },
+    headers: { "www-authenticate": API_KEY_REALM },
   });
 }
 

@@ -18,7 +18,16 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 // Response headers a script may read only when they are listed in Access-Control-Expose-Headers.
 // `*` there does not work with credentials and nothing can match the open-ended `Grpc-Metadata-*`
 // names, so each response lists the ones it actually carries.
-const EXPOSED_NAMES = new Set(["x-request-id", "retry-after", "www-authenticate", "allow"]);
+const EXPOSED_NAMES = new Set([
+  "x-request-id",
+  "retry-after",
+  "www-authenticate",
+  "allow",
+  // The rate-limit policy's answer headers (on allowed answers too), for clients that pace themselves.
+  "ratelimit-limit",
+  "ratelimit-remaining",
+  "ratelimit-reset",
+]);
 const isExposed = (name: string): boolean => name.startsWith("grpc-") || EXPOSED_NAMES.has(name);
 
 /**
