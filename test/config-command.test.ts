@@ -96,6 +96,14 @@ describe("refract config (real CLI, real etcd)", () => {
     const ok = await cli(["validate", good, single]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /3 document\(s\) valid/);
+    // The gateway's own --config file: its options beside the lists are the gateway's to check.
+    const gatewayFile = file(
+      "gateway.yaml",
+      `workers: 2\nlogLevel: info\njson: {emitUnpopulated: false}\npolicies:\n  - {name: office, type: ip-restriction, config: {deny: ["127.0.0.0/8"]}}\n`,
+    );
+    const asRun = await cli(["validate", gatewayFile]);
+    assert.equal(asRun.code, 0, asRun.stderr);
+    assert.match(asRun.stdout, /1 document\(s\) valid/);
 
     const secret = "sk_live_never-print-this";
     const bad = file(

@@ -23,6 +23,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CompareResult, CompareTarget, type Etcd3, type IKeyValue, Range } from "etcd3";
 import { stringify as toYaml } from "yaml";
+import { OPTION_SPECS } from "../config/options.js";
 import { parseDocumentText } from "../config-store/config-source.js";
 import { DEFAULT_CONFIG_PREFIX, parseConfigKey } from "../config-store/etcd-config-source.js";
 import {
@@ -233,6 +234,8 @@ function documentsOf(value: unknown): { kind: DocumentKind; value: unknown; posi
     return [{ kind: kindOf(object), value, position: "document" }];
   const out: { kind: DocumentKind; value: unknown; position: string }[] = [];
   for (const key of Object.keys(object)) {
+    // A gateway's own --config file holds options beside its lists: the gateway checks those itself.
+    if (GATEWAY_OPTION_KEYS.has(key)) continue;
     if (key !== "policies" && key !== "consumers") return `${key}: unknown key beside policies and consumers`;
     const list = object[key];
     if (!Array.isArray(list)) return `${key}: must be a list of documents`;
@@ -242,6 +245,13 @@ function documentsOf(value: unknown): { kind: DocumentKind; value: unknown; posi
   }
   return out;
 }
+
+/** Top-level keys of a gateway's --config file besides the lists (`json.emitUnpopulated` → `json`). */
+const GATEWAY_OPTION_KEYS: ReadonlySet<string> = new Set([
+  ...OPTION_SPECS.map((spec) => spec.key.split(".")[0]!),
+  "backendJson",
+  "backends",
+]);
 
 type Fail = (lines: readonly string[], code: number) => number;
 
