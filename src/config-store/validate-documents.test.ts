@@ -248,3 +248,20 @@ test("a jwt policy's inline keys must be public: private key members are refused
   );
   assert.ok(!found.join("\n").includes("PRIVATEPART"));
 });
+
+test("a jwt policy's inline key that does not import is refused at validation, naming the key", () => {
+  const validator = createDocumentValidator(policyTypeSchemas());
+  const found = problems(
+    validator.policy({
+      name: "p",
+      type: "jwt",
+      config: {
+        issuer: "https://issuer.example",
+        audiences: ["a"],
+        jwks: { keys: [{ kty: "EC", crv: "P-256", x: "bad", y: "bad", kid: "k1" }] },
+      },
+    }),
+  );
+  assert.equal(found.length, 1, found.join("\n"));
+  assert.match(found[0]!, /^\/config: config\.jwks\.keys\[0\]: not a usable public key \(kid "k1"\)/);
+});

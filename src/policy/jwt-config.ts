@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey } from "node:crypto";
 /**
  * The `jwt` policy's config: its JSON Schema (draft-07, what documents are validated against and what
  * `refract config schema` prints) and `resolveJwtConfig`, which fills the defaults and re-checks the rules
@@ -275,6 +276,19 @@ export function resolveJwtConfig(config: JwtConfig): ResolvedJwtConfig {
     httpUrl(config.issuer, "config.issuer");
     keySource = { kind: "discovery", issuer: config.issuer };
   } else if (config.jwks !== undefined) {
+    // Each inline key must import: a key that cannot (bad coordinates, wrong length) would otherwise make
+    // every valid token look malformed. node:crypto checks a JWK synchronously, so validation finds it.
+    (Array.isArray(config.jwks.keys) ? config.jwks.keys : []).forEach((jwk, index) => {
+      try {
+        createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
+      } catch (error) {
+        const kid = typeof jwk.kid === "string" ? ` (kid ${JSON.stringify(jwk.kid)})` : "";
+        throw new GatewayConfigError(
+          `config.jwks.keys[${index}]`,
+          `not a usable public key${kid}: ${(error as Error).message}`,
+        );
+      }
+    });
     keySource = { kind: "jwks", jwks: config.jwks };
   } else if (config.secret !== undefined && config.secret.length >= 32) {
     keySource = { kind: "secret", secret: new TextEncoder().encode(config.secret) };
