@@ -9,6 +9,7 @@ import { benchEndToEnd, formatEndToEnd } from "./e2e-bench.js";
 import { benchEtcdOutage } from "./etcd-outage-bench.js";
 import { benchJwt, formatJwt } from "./jwt-bench.js";
 import { benchPolicyChain } from "./policy-chain-bench.js";
+import { benchPolicyOverhead } from "./policy-overhead-bench.js";
 import { benchRateLimit, formatRateLimit } from "./rate-limit-bench.js";
 import { benchRouter } from "./router-bench.js";
 import { benchServerStream, formatServerStream } from "./stream-bench.js";
@@ -128,6 +129,12 @@ async function main(): Promise<void> {
         median(chain.requestsPerSec[name]).toFixed(0),
       ]),
     ]),
+  );
+  const overhead = await benchPolicyOverhead();
+  results.policyOverhead = overhead;
+  out(
+    `chain's own work per request, in process (admit + metadata): ${overhead.noChainNs.toFixed(0)} ns without, ` +
+      `${overhead.chainNs.toFixed(0)} ns with the chain: +${overhead.addedUs.toFixed(1)} µs (target ≤ 15 µs)\n`,
   );
   out("\n== Policies in isolation: jwt verification, rate-limit decisions ==\n");
   const jwt = await benchJwt();
