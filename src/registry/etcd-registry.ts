@@ -1,10 +1,11 @@
 /**
  * The etcd registry (ARCHITECTURE.md "etcd is list-then-watch"; CONTRACT.md §6).
  *
- * One loop: list the prefix (remember the revision) → watch from revision + 1 → on any end of the watch
- * (compaction, cancellation, revision regression, lost connection) list again, after a capped, jittered
- * exponential backoff (none for a first compaction). A list replaces the whole state, so nothing missed
- * while not watching can linger; the set is only published when it differs from the current one.
+ * One loop (etcd-list-watch.ts): list the prefix (remember the revision) → watch from revision + 1 → on
+ * any end of the watch (compaction, cancellation, revision regression, lost connection) list again, after
+ * a capped, jittered exponential backoff (none for a first compaction). A list replaces the whole state,
+ * so nothing missed while not watching can linger; the set is only published when it differs from the
+ * current one.
  *
  * While etcd is unreachable the last known set keeps being served; logs and `health()` say so.
  *
@@ -14,23 +15,10 @@
  * It never rejects and never hangs: readiness (`/readyz`) is what should wait for `loaded`, not the
  * process. Configuration errors (bad endpoints, prefix, timeouts) throw from createEtcdRegistry instead.
  */
-import {
-  type Etcd3,
-  GRPCDeadlineExceededError,
-  GRPCUnavailableError,
-  type IEvent,
-  type IKeyValue,
-} from "etcd3";
-import type { Logger } from "pino";
-import { type Backoff, createBackoff } from "../backoff.js";
+import type { IEvent, IKeyValue } from "etcd3";
 import { GatewayConfigError } from "../errors.js";
-import {
-  createEtcdClient,
-  type EtcdClientOptions,
-  errorText,
-  sleep,
-  withTimeout,
-} from "./etcd-registry-client.js";
+import { createEtcdListWatch, type EtcdSourceOptions } from "./etcd-list-watch.js";
+import { errorText } from "./etcd-registry-client.js";
 import {
   buildBackendSet,
   countInstances,
@@ -38,39 +26,15 @@ import {
   freezeInstance,
   sameBackendSet,
 } from "./etcd-registry-set.js";
-import { runWatchSession, type WatchEnd } from "./etcd-registry-watch.js";
 import type { BackendInstance, BackendSet, Registry, RegistryHealth } from "./registry.js";
 import { DEFAULT_REGISTRY_PREFIX, normalizePrefix, parseRegistryEntry } from "./registry-value.js";
 
-export interface EtcdRegistryOptions {
-  /** `http(s)://host:port` of each etcd member (`--etcd`). */
-  endpoints: readonly string[];
+/** The loop's options (EtcdSourceOptions); start() resolves after `startTimeoutMs` with an empty set. */
+export interface EtcdRegistryOptions extends EtcdSourceOptions {
   /** Key prefix (`--etcd-prefix`); a trailing `/` is added when missing. Default `/refract/backends/`. */
   prefix?: string;
-  logger: Logger;
-  /** Deadline for each list and for etcd to confirm a watch. Default 5000. */
-  dialTimeoutMs?: number;
-  /** How long start() waits for the first list before resolving with an empty set. Default 5000. */
-  startTimeoutMs?: number;
-  /** First retry delay after a failure. Default 200. */
-  retryInitialMs?: number;
-  /** Cap of the retry delay after etcd answered with an error (overloaded, refusing). Default 10000. */
-  retryMaxMs?: number;
-  /**
-   * Cap of the retry delay while no endpoint answers at all. An attempt then costs etcd nothing, and a
-   * short cap puts the gateway back on etcd within about a second of it returning (issue 13). Full
-   * jitter spreads many replicas over the interval. Default 1000.
-   */
-  unreachableRetryMaxMs?: number;
   /** While etcd stays unreachable, repeat the warning this often (each retry logs at debug). Default 60000. */
   outageLogIntervalMs?: number;
-  /** TLS credentials, auth, extra grpc options for the etcd3 client. */
-  etcdOptions?: EtcdClientOptions;
-  /**
-   * Test seam (internal): awaited after each successful list, before its watch is created. Lets a test
-   * compact etcd past the list's revision deterministically — in production that window is a few ms.
-   */
-  afterListHook?: (revision: bigint) => Promise<void>;
 }
 
 interface Outage {
@@ -92,14 +56,8 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
     positive("etcd-unreachable-retry-max", options.unreachableRetryMaxMs ?? 1_000),
   );
   const outageLogIntervalMs = options.outageLogIntervalMs ?? 60_000;
-  const client: Etcd3 = createEtcdClient({
-    endpoints: options.endpoints,
-    callTimeoutMs: dialTimeoutMs,
-    ...(options.etcdOptions ? { etcdOptions: options.etcdOptions } : {}),
-  });
   const log = options.logger.child({ component: "etcd-registry", prefix });
 
-  const stop = new AbortController();
   const listeners = new Set<(backends: BackendSet) => void>();
   /** Instances by etcd key: the state the published set is built from. */
   let entries = new Map<string, BackendInstance>();
@@ -108,15 +66,9 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
   let backends: BackendSet = EMPTY_BACKEND_SET;
   let revision: bigint | undefined;
   let loaded = false;
-  let watching = false;
   let closed = false;
   let outage: Outage | undefined;
   let failureStreak = 0;
-  let loop: Promise<void> | undefined;
-  let resolveFirstList: () => void = () => {};
-  const firstList = new Promise<void>((resolve) => {
-    resolveFirstList = resolve;
-  });
 
   function publish(): void {
     const next = buildBackendSet(entries.values());
@@ -231,84 +183,46 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
     return `etcd unreachable since ${current.since.toISOString()}: ${current.error}; ${served}`;
   }
 
-  /** Lists the prefix and replaces the state; returns the list's revision, or the failure. */
-  async function list(): Promise<bigint | { error: unknown }> {
-    try {
-      const response = await client.getAll().prefix(prefix).exec();
-      const next = new Map<string, BackendInstance>();
-      const seen = new Set<string>();
-      for (const kv of response.kvs) {
-        seen.add(kv.key.toString("utf8"));
-        applyKv(next, kv);
-      }
-      for (const key of warned.keys()) if (!seen.has(key)) warned.delete(key);
-      return commitList(next, BigInt(response.header.revision));
-    } catch (error) {
-      return { error };
+  /** A successful list: replaces the state with its key/values. */
+  function applyList(kvs: readonly IKeyValue[], listRevision: bigint): void {
+    const next = new Map<string, BackendInstance>();
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      seen.add(kv.key.toString("utf8"));
+      applyKv(next, kv);
     }
-  }
-
-  function commitList(next: Map<string, BackendInstance>, listRevision: bigint): bigint {
+    for (const key of warned.keys()) if (!seen.has(key)) warned.delete(key);
     entries = next;
     revision = listRevision;
     markReachable();
-    const firstTime = !loaded;
     loaded = true;
     publish();
     log.debug({ revision: listRevision.toString(), instances: next.size }, "listed %s", prefix);
-    if (firstTime) resolveFirstList();
-    return listRevision;
   }
 
-  async function run(): Promise<void> {
-    const backoff: Backoff = createBackoff(retryInitialMs, retryMaxMs);
-    const unreachableBackoff: Backoff = createBackoff(retryInitialMs, unreachableRetryMaxMs);
-    let lastCompactionAt = 0;
-    while (!stop.signal.aborted) {
-      const listed = await list();
-      if (stop.signal.aborted) break;
-      let end: WatchEnd;
-      if (typeof listed !== "bigint") {
-        end = { reason: "failed", error: listed.error };
-      } else {
-        await options
-          .afterListHook?.(listed)
-          .catch((error: unknown) => log.error({ err: error }, "afterListHook"));
-        end = await runWatchSession({
-          client,
-          prefix,
-          fromRevision: listed + 1n,
-          createTimeoutMs: dialTimeoutMs,
-          signal: stop.signal,
-          onCreated: (createdRevision) => {
-            watching = true;
-            backoff.reset();
-            unreachableBackoff.reset();
-            log.debug(
-              { from: (listed + 1n).toString(), current: createdRevision.toString() },
-              "watch created",
-            );
-          },
-          onEvents: applyEvents,
-        });
-        watching = false;
-      }
-      if (stop.signal.aborted || end.reason === "closed") break;
-
-      let delayMs = backoff.next();
+  const listWatch = createEtcdListWatch({
+    endpoints: options.endpoints,
+    etcdOptions: options.etcdOptions,
+    prefix,
+    dialTimeoutMs,
+    retryInitialMs,
+    retryMaxMs,
+    unreachableRetryMaxMs,
+    log,
+    loopFailedMessage: "etcd registry loop stopped unexpectedly",
+    afterListHook: options.afterListHook,
+    onList: applyList,
+    onEvents: applyEvents,
+    onCreated: (createdRevision, fromRevision) =>
+      log.debug({ from: fromRevision.toString(), current: createdRevision.toString() }, "watch created"),
+    onEnd: (end, delayMs) => {
       switch (end.reason) {
-        case "compacted": {
-          // Expected after etcd compacts past our revision (e.g. a long outage with auto-compaction):
-          // list again at once; only a compaction loop gets the backoff.
-          const now = Date.now();
-          if (now - lastCompactionAt > 1_000) delayMs = 0;
-          lastCompactionAt = now;
+        case "compacted":
           log.info(
             { compactRevision: end.compactRevision.toString(), revision: revision?.toString() },
             "watch revision was compacted; listing again",
           );
           break;
-        }
         case "canceled":
           log.warn({ reason: end.detail }, "etcd cancelled the watch; listing again");
           break;
@@ -317,29 +231,17 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
           break;
         case "failed":
           markUnreachable(end.error);
-          if (isUnreachable(end.error)) delayMs = unreachableBackoff.next();
           break;
       }
       log.debug({ reason: end.reason, retryInMs: delayMs }, "listing again after a pause");
-      await sleep(delayMs, stop.signal);
-    }
-  }
+    },
+  });
 
   return {
     async start() {
       if (closed) return;
-      if (!loop) {
-        log.info({ endpoints: options.endpoints }, "starting etcd registry");
-        loop = run().catch((error: unknown) => {
-          // run() handles every etcd failure itself; reaching this is a bug, but it must not crash.
-          log.error({ err: error }, "etcd registry loop stopped unexpectedly");
-        });
-      }
-      const timedOut = await withTimeout(
-        firstList.then(() => false),
-        startTimeoutMs,
-        true,
-      );
+      if (!listWatch.started) log.info({ endpoints: options.endpoints }, "starting etcd registry");
+      const timedOut = await listWatch.start(startTimeoutMs);
       if (timedOut && !loaded && !closed) {
         log.warn(
           { startTimeoutMs },
@@ -360,11 +262,11 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
     health(): RegistryHealth {
       if (closed) return { loaded, connected: false, detail: "closed" };
       if (outage) return { loaded, connected: false, detail: unreachableDetail(outage) };
-      if (!loop) return { loaded, connected: false, detail: "not started" };
+      if (!listWatch.started) return { loaded, connected: false, detail: "not started" };
       if (!loaded)
         return { loaded, connected: false, detail: `connecting to ${options.endpoints.join(",")}` };
       const count = `${countInstances(backends)} instance(s) in ${backends.size} backend(s)`;
-      if (!watching) return { loaded, connected: true, detail: `listing ${prefix}; ${count}` };
+      if (!listWatch.watching) return { loaded, connected: true, detail: `listing ${prefix}; ${count}` };
       const from = revision === undefined ? "" : ` at revision ${revision}`;
       return { loaded, connected: true, detail: `watching ${prefix}${from}; ${count}` };
     },
@@ -372,31 +274,13 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
     async close() {
       if (closed) return;
       closed = true;
-      stop.abort();
       listeners.clear();
-      resolveFirstList();
-      // The loop ends at its next await (sleeps and the watch listen to `stop`; an in-flight list is
-      // bounded by its deadline), so do not wait long for it: close() must return promptly with etcd down.
-      await withTimeout(loop ?? Promise.resolve(), 100, undefined);
-      client.close();
+      await listWatch.close();
       entries = new Map();
       warned = new Map();
       log.info("etcd registry closed");
     },
   };
-}
-
-/**
- * No endpoint answered (refused, reset, black-holed): etcd is down or out of reach, not refusing us.
- * An error etcd itself returned (resource exhausted, permission, internal) keeps the longer backoff.
- */
-function isUnreachable(error: unknown): boolean {
-  return (
-    error instanceof GRPCUnavailableError ||
-    error instanceof GRPCDeadlineExceededError ||
-    (error instanceof Error &&
-      /ECONNREFUSED|ECONNRESET|No connection established|not confirmed within/.test(error.message))
-  );
 }
 
 function positive(option: string, value: number): number {
