@@ -97,7 +97,7 @@ describe("config store: the --config file", () => {
       file,
       `port: 8080\npolicies:\n  - name: office\n    type: ip-restriction\n    config: {deny: ["10.0.0.0/8"]}\nconsumers:\n  - {name: app, apiKeys: [{sha256: "${HASH}"}]}\n`,
     );
-    const { store, revisions } = await open(file);
+    const { store, revisions, lines } = await open(file);
     assert.equal(store.current().revision, 1);
     assert.deepEqual(policies(store.current()), ["office=10.0.0.0/8"]);
     assert.deepEqual(
@@ -113,6 +113,9 @@ describe("config store: the --config file", () => {
     await waitFor(() => store.current().revision === 2, 5_000, "the edit applied");
     assert.deepEqual(policies(store.current()), ["office=127.0.0.0/8"]);
     assert.deepEqual(store.current().consumers, []);
+    // `port` went away in that edit: only the lists are live, and the log says the rest waits for a restart.
+    const restartWarnings = () => lines.filter((l) => /apply at the next restart/.test(String(l.msg))).length;
+    assert.equal(restartWarnings(), 1);
 
     // Editors save by writing a new file and renaming it over the old one.
     const temp = join(dir, ".edit.yaml.swp");
@@ -130,6 +133,7 @@ describe("config store: the --config file", () => {
     assert.deepEqual(store.current().policies, []);
     assert.deepEqual(revisions, [1, 2, 3, 4]);
     assert.equal(store.view().sources[0]?.healthy, true);
+    assert.equal(restartWarnings(), 1, "edits of the lists alone say nothing about a restart");
   });
 
   test("an invalid document keeps its last valid version; a broken file keeps the last read", async () => {

@@ -31,6 +31,8 @@ export function createFileConfigSource(options: FileConfigSourceOptions): Config
   const listeners = new Set<() => void>();
   let entries: readonly SourceEntry[] = [];
   let lastText: string | undefined;
+  /** The file's other options as first read: only the lists are live, so a change to these is said. */
+  let startOptions: string | undefined;
   let loaded = false;
   let problem: string | undefined;
   let watcher: FSWatcher | undefined;
@@ -68,6 +70,16 @@ export function createFileConfigSource(options: FileConfigSourceOptions): Config
       next.push(...entriesOf(kind, list));
     }
     lastText = text;
+    const options = JSON.stringify(
+      Object.entries(lists).filter(([key]) => !KINDS.includes(key as DocumentKind)),
+    );
+    if (startOptions === undefined) startOptions = options;
+    else if (options !== startOptions) {
+      log.warn(
+        "options other than policies and consumers changed in the config file: they apply at the next restart",
+      );
+      startOptions = options;
+    }
     loaded = true;
     if (problem !== undefined) log.info("config file readable again");
     problem = undefined;
