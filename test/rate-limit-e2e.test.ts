@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type RunningBackend, startLibraryBackend } from "../fixtures/backends.js";
 import { createStaticRegistry } from "../src/registry/static-registry.js";
-import { type GatewayHarness, postJson, startGatewayHarness } from "./helpers/gateway-harness.js";
+import { type GatewayHarness, postJson, scrape, startGatewayHarness } from "./helpers/gateway-harness.js";
 import { type RedisServer, startRedis } from "./helpers/redis-server.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -135,6 +135,10 @@ describe("rate-limit end to end (two gateways, one redis-server)", () => {
     }
     const warnings = a.logs.filter((line) => String(line.msg).includes("rate limit store unreachable"));
     assert.ok(warnings.length >= 1 && warnings.length <= 2, `${warnings.length} warnings from one gateway`);
+    // Counted, too: 4 let through and 1 refused per gateway while Redis was down.
+    const counted = await scrape(a.adminUrl);
+    assert.equal(counted.value("refract_rate_limit_store_failures_total", { outcome: "open" }), 4);
+    assert.equal(counted.value("refract_rate_limit_store_failures_total", { outcome: "closed" }), 1);
 
     await redis.restart();
     // Redis restarts empty: "erin" has a full bucket once the gateways reach it again.

@@ -107,7 +107,12 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   });
   const registry = givenRegistry ?? (await registryFor(config, logger));
   // Scrape-time gauges read the live snapshot; `schemaSync` is assigned below, before any scrape.
-  const prometheus = createPrometheusMetrics({ registry, snapshot: () => schemaSync.current() });
+  const prometheus = createPrometheusMetrics({
+    registry,
+    snapshot: () => schemaSync.current(),
+    // `redis` is assigned below, before any scrape.
+    ...(config.redis === undefined ? {} : { rateLimitStoreFailures: () => redis?.failures() }),
+  });
   const pool = new ChannelPool(channelOptions);
   // Upstream channels of instances that left the registry close (reflection closes its own).
   registry.onChange((backends) => pool.retain(backends));

@@ -14,6 +14,8 @@ export interface PrometheusMetricsOptions {
   snapshot: () => CatalogSnapshot;
   /** Also export Node's process metrics (CPU, memory, event loop lag). Default true. */
   processMetrics?: boolean;
+  /** Rate-limit decisions the Redis store could not make, by what was done (`--redis`). Default: none. */
+  rateLimitStoreFailures?: () => { readonly open: number; readonly closed: number } | undefined;
 }
 
 /** The Prometheus side: the GatewayMetrics to hand to the request path, and the registry `/metrics` serves. */
@@ -138,6 +140,22 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
       for (const [backend, instances] of options.registry.current()) this.set({ backend }, instances.length);
     },
   });
+  const storeFailures = options.rateLimitStoreFailures;
+  if (storeFailures) {
+    new Counter({
+      name: "refract_rate_limit_store_failures_total",
+      help: "Rate-limit decisions the Redis store could not make (unreachable or slow): let through (open) or refused 503 (closed).",
+      labelNames: ["outcome"] as const,
+      registers,
+      collect() {
+        // The connection counts; a scrape copies its totals (monotonic, so this stays a counter).
+        const counts = storeFailures();
+        this.reset();
+        this.inc({ outcome: "open" }, counts?.open ?? 0);
+        this.inc({ outcome: "closed" }, counts?.closed ?? 0);
+      },
+    });
+  }
   new Gauge({
     name: "refract_registry_connected",
     help: "1 while the registry source (etcd watch) is connected; always 1 for static backends.",
