@@ -181,16 +181,22 @@ export class CatalogSync implements Catalog {
   setPolicyConfig(config: PolicyConfig): void {
     if (this.#closed) return;
     const environment = this.#options.policyEnvironment ?? {};
-    const compiled = compilePolicies(config, {
-      logger: environment.logger ?? this.#log,
-      redis: environment.redis,
-      ...(environment.types ? { types: environment.types } : {}),
-    });
     const previous = this.#policies;
+    const compiled = compilePolicies(
+      config,
+      {
+        logger: environment.logger ?? this.#log,
+        redis: environment.redis,
+        ...(environment.types ? { types: environment.types } : {}),
+      },
+      previous,
+    );
+    const policiesOf = (revision: CompiledPolicies | undefined) =>
+      new Set((revision?.entries ?? []).map((entry) => entry.policy));
     this.#policies = compiled;
     if (this.#started && !this.#rebuild()) {
       this.#policies = previous;
-      void compiled.close();
+      void compiled.close(policiesOf(previous));
       this.#log.error({ revision: config.revision }, "policy config not applied: the catalog build failed");
       return;
     }
@@ -198,7 +204,8 @@ export class CatalogSync implements Catalog {
       { revision: config.revision, policies: config.policies.length, consumers: config.consumers.length },
       "policy config applied",
     );
-    void previous?.close();
+    // Policies carried into the new revision (unchanged documents) stay open with their state.
+    void previous?.close(policiesOf(compiled));
   }
 
   /** The compiled policies in force (admin views, OpenAPI); undefined until a config is set. */

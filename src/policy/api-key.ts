@@ -23,6 +23,7 @@ export interface ApiKeyConfig {
 export const apiKeyPolicyType: PolicyType<ApiKeyConfig> = {
   type: "api-key",
   phase: "authenticate",
+  readsConsumers: true,
   configSchema: {
     type: "object",
     description: "Authenticate callers by API key, looked up by its SHA-256 among the consumers.",

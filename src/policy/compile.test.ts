@@ -103,3 +103,81 @@ describe("chain resolution", () => {
     assert.equal(compiled.consumersByKeyHash.get("a".repeat(64))?.name, "partner");
   });
 });
+
+describe("a new revision keeps what did not change", () => {
+  const logger = pino({ level: "silent" });
+  const limit: PolicyDocument = { name: "two", type: "rate-limit", config: { limit: 2, window: "1h" } };
+  const keys: PolicyDocument = { name: "keys", type: "api-key", config: {} };
+  const revision = (
+    n: number,
+    consumers: PolicyConfig["consumers"],
+    policies = [limit, keys],
+  ): PolicyConfig => ({
+    revision: n,
+    policies,
+    consumers,
+  });
+  const context = () =>
+    ({
+      method: { backend: "b", selector: "p.S/M" },
+      headers: {},
+      query: "",
+      clientIp: "10.0.0.1",
+      identity: undefined,
+      setMetadata: new Map(),
+      removeMetadata: new Set(),
+      removeHeaders: new Set(),
+      responseHeaders: {},
+      log: logger,
+    }) as Parameters<NonNullable<ReturnType<typeof resolveChain>[number]>["run"]>[0];
+
+  test("an unchanged rate-limit keeps its buckets across a config change; a consumer change recompiles api-key only", async () => {
+    const first = compilePolicies(revision(1, []), { logger, redis: undefined });
+    const bucket = first.entries.find((e) => e.document.name === "two")!.policy;
+    bucket.run(context());
+    bucket.run(context());
+    assert.throws(
+      () => bucket.run(context()),
+      (error: GatewayError) => error.code === 8,
+    );
+
+    const second = compilePolicies(
+      revision(2, [{ name: "app", apiKeys: [{ sha256: "a".repeat(64) }] }]),
+      { logger, redis: undefined },
+      first,
+    );
+    const carried = second.entries.find((e) => e.document.name === "two")!.policy;
+    assert.equal(carried, bucket, "the same compiled policy");
+    assert.throws(
+      () => carried.run(context()),
+      (error: GatewayError) => error.code === 8,
+      "still limited",
+    );
+    assert.notEqual(
+      second.entries.find((e) => e.document.name === "keys")!.policy,
+      first.entries.find((e) => e.document.name === "keys")!.policy,
+      "api-key reads the consumers, which changed",
+    );
+
+    const changed = compilePolicies(
+      revision(
+        3,
+        [{ name: "app", apiKeys: [{ sha256: "a".repeat(64) }] }],
+        [{ ...limit, config: { limit: 3, window: "1h" } }, keys],
+      ),
+      { logger, redis: undefined },
+      second,
+    );
+    assert.notEqual(
+      changed.entries.find((e) => e.document.name === "two")!.policy,
+      bucket,
+      "a changed document recompiles",
+    );
+    assert.equal(
+      changed.entries.find((e) => e.document.name === "keys")!.policy,
+      second.entries.find((e) => e.document.name === "keys")!.policy,
+      "consumers unchanged: api-key kept",
+    );
+    await first.close(new Set(second.entries.map((e) => e.policy)));
+  });
+});

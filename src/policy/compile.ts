@@ -53,12 +53,25 @@ export interface CompiledPolicies {
   readonly consumersByKeyHash: ReadonlyMap<string, Consumer>;
   /** Documents whose type failed to compile them: such a policy refuses every call it selects (503). */
   readonly problems: readonly string[];
-  /** Releases what the policies opened. Called once the revision is replaced (or the gateway closes). */
-  close(): Promise<void>;
+  /** The consumers this revision was compiled with, as one comparable string. */
+  readonly consumersFingerprint: string;
+  /**
+   * Releases what the policies opened, except those in `keep` (carried into the next revision). Called once
+   * the revision is replaced (or the gateway closes).
+   */
+  close(keep?: ReadonlySet<CompiledPolicy>): Promise<void>;
 }
 
-/** Compiles one revision. Never throws: a document that does not compile fails closed (see problems). */
-export function compilePolicies(config: PolicyConfig, environment: CompileEnvironment): CompiledPolicies {
+/**
+ * Compiles one revision. Never throws: a document that does not compile fails closed (see problems).
+ * With `previous`, a document that did not change keeps its compiled policy (and so its state: a local
+ * limit's buckets, a jwt's verified tokens), unless its type reads consumers and they changed.
+ */
+export function compilePolicies(
+  config: PolicyConfig,
+  environment: CompileEnvironment,
+  previous?: CompiledPolicies,
+): CompiledPolicies {
   const types = environment.types ?? POLICY_TYPES;
   const consumersByName = new Map<string, Consumer>();
   const consumersByKeyHash = new Map<string, Consumer>();
@@ -76,10 +89,24 @@ export function compilePolicies(config: PolicyConfig, environment: CompileEnviro
     logger: environment.logger,
     redis: environment.redis,
   };
+  const consumersFingerprint = JSON.stringify(config.consumers);
+  const before = new Map<string, CompiledEntry>();
+  for (const entry of previous?.entries ?? []) before.set(entry.document.name, entry);
   const problems: string[] = [];
   const entries: CompiledEntry[] = [];
   for (const document of config.policies) {
     const type = types.get(document.type);
+    const kept = before.get(document.name);
+    if (
+      kept !== undefined &&
+      type !== undefined &&
+      kept.policy.type === document.type &&
+      JSON.stringify(kept.document) === JSON.stringify(document) &&
+      (!type.readsConsumers || previous?.consumersFingerprint === consumersFingerprint)
+    ) {
+      entries.push(kept);
+      continue;
+    }
     let policy: CompiledPolicy;
     try {
       if (type === undefined) throw new Error(`unknown policy type "${document.type}"`);
@@ -104,10 +131,12 @@ export function compilePolicies(config: PolicyConfig, environment: CompileEnviro
     entries,
     consumersByName,
     consumersByKeyHash,
+    consumersFingerprint,
     problems,
-    close() {
+    close(keep) {
       closed ??= Promise.all(
         entries.map(async ({ policy }) => {
+          if (keep?.has(policy)) return;
           try {
             await policy.close?.();
           } catch (error) {

@@ -38,6 +38,7 @@ export const jwtPolicyType: PolicyType<JwtConfig> = {
   type: "jwt",
   phase: "authenticate",
   configSchema: jwtConfigSchema,
+  readsConsumers: true,
   compile(config, environment, name) {
     return compileJwtPolicy(config, {
       name,

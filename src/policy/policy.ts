@@ -132,8 +132,13 @@ export interface PolicyType<Config = unknown> {
   readonly phase: PolicyPhase;
   /** JSON Schema (draft-07, ajv) of `config`; also served at `/admin/config/schema`. */
   readonly configSchema: Readonly<Record<string, unknown>>;
-  /** Called once per document per config revision with a config that passed `configSchema`. */
+  /**
+   * Called with a config that passed `configSchema` when the document is new or changed (an unchanged
+   * document keeps its compiled policy, and so its state — buckets, token cache — across revisions).
+   */
   compile(config: Config, environment: PolicyEnvironment, name: string): CompiledPolicy;
+  /** The compiled policy reads the consumers (their keys or names): recompiled when they change. */
+  readonly readsConsumers?: boolean;
 }
 
 /** Where a policy applies; every listed condition must hold, an omitted one holds always. */
