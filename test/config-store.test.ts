@@ -7,14 +7,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import type { Etcd3 } from "etcd3";
-import pino, { type Logger } from "pino";
 import { ConfigStore, type PolicyConfig } from "../src/config-store/config-store.js";
 import { createEtcdConfigSource } from "../src/config-store/etcd-config-source.js";
 import { createFileConfigSource } from "../src/config-store/file-config-source.js";
 import type { PolicyTypeSchema } from "../src/config-store/validate-documents.js";
+import { captureLogger } from "./helpers/capture-logger.js";
 import { type EtcdServer, startEtcd } from "./helpers/etcd-server.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -32,29 +31,6 @@ const TYPES: PolicyTypeSchema[] = [
   },
 ];
 const HASH = "b".repeat(64);
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  let partial = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      partial += chunk.toString("utf8");
-      for (let nl = partial.indexOf("\n"); nl >= 0; nl = partial.indexOf("\n")) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        if (line.trim()) lines.push(JSON.parse(line) as LogLine);
-      }
-      callback();
-    },
-  });
-  return { logger: pino({ level: "debug" }, stream), lines };
-}
 
 function deny(name: string, cidr: string) {
   return { name, type: "ip-restriction", config: { deny: [cidr] } };

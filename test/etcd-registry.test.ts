@@ -4,39 +4,14 @@
  * own server because they stop it.
  */
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import type { Etcd3 } from "etcd3";
-import pino, { type Logger } from "pino";
 import { createEtcdRegistry, type EtcdRegistryOptions } from "../src/registry/etcd-registry.js";
 import { runWatchSession } from "../src/registry/etcd-registry-watch.js";
 import type { BackendSet, Registry } from "../src/registry/registry.js";
+import { captureLogger } from "./helpers/capture-logger.js";
 import { type EtcdServer, startEtcd } from "./helpers/etcd-server.js";
 import { waitFor } from "./helpers/wait.js";
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
-
-/** A debug-level pino logger whose JSON lines are parsed into `lines`. */
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  let partial = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      partial += chunk.toString("utf8");
-      for (let nl = partial.indexOf("\n"); nl >= 0; nl = partial.indexOf("\n")) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        if (line.trim()) lines.push(JSON.parse(line) as LogLine);
-      }
-      callback();
-    },
-  });
-  return { logger: pino({ level: "debug" }, stream), lines };
-}
 
 /** `{ backend: ["id=address", …] }` — what the assertions compare. */
 function summary(set: BackendSet): Record<string, string[]> {

@@ -2,13 +2,13 @@
  * A real, throw-away etcd for integration tests: free loopback ports, a temporary data dir, killed when the
  * test closes it and — as a last resort — when the test process exits.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient } from "../../src/registry/etcd-registry-client.js";
+import { assertBinary, freePort, installExitHook, liveChildren, tempDirs } from "./child-servers.js";
 
 export interface EtcdServer {
   /** `http://127.0.0.1:<port>` */
@@ -27,62 +27,13 @@ export interface EtcdServer {
 
 const ETCD_BINARY = process.env.ETCD_BINARY ?? "etcd";
 const READY_TIMEOUT_MS = 15_000;
-/** Processes still running and data dirs not yet removed: cleaned synchronously if the test process exits
- * without closing them. */
-const live = new Set<ChildProcess>();
-const dataDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function killAll(): void {
-  for (const child of live) child.kill("SIGKILL");
-  live.clear();
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-  dataDirs.clear();
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", killAll);
-  // A signal's default action skips 'exit' handlers: clean up, then re-raise it with the default action
-  // (the once-listener is gone by then) so the process still dies the way the sender intended.
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
-function assertBinary(): void {
-  const probe = spawnSync(ETCD_BINARY, ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      `cannot run "${ETCD_BINARY}" (${probe.error?.message ?? probe.stderr.trim()}); ` +
-        "install it with scripts/install-etcd.sh or set ETCD_BINARY",
-    );
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts an etcd and resolves once it reports healthy. */
 export async function startEtcd(): Promise<EtcdServer> {
-  assertBinary();
+  assertBinary(ETCD_BINARY, "scripts/install-etcd.sh", "ETCD_BINARY");
   installExitHook();
   const dataDir = mkdtempSync(join(tmpdir(), "refract-etcd-"));
-  dataDirs.add(dataDir);
+  tempDirs.add(dataDir);
   const clients: Etcd3[] = [];
   let current: ChildProcess | undefined;
   let closed = false;
@@ -114,7 +65,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     current = child;
-    live.add(child);
+    liveChildren.add(child);
     let stderr = "";
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => {
@@ -122,7 +73,7 @@ export async function startEtcd(): Promise<EtcdServer> {
     });
     let exited: string | undefined;
     child.once("exit", (code, signal) => {
-      live.delete(child);
+      liveChildren.delete(child);
       exited = `etcd exited (code ${code}, signal ${signal}): ${stderr.trim() || "no output"}`;
     });
     child.once("error", (error) => {
@@ -167,7 +118,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       await kill();
       if (attempt >= 3 || !/address already in use/i.test(String(error))) {
         rmSync(dataDir, { recursive: true, force: true });
-        dataDirs.delete(dataDir);
+        tempDirs.delete(dataDir);
         throw error;
       }
     }
@@ -193,7 +144,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       for (const client of clients.splice(0)) client.close();
       await kill();
       rmSync(dataDir, { recursive: true, force: true });
-      dataDirs.delete(dataDir);
+      tempDirs.delete(dataDir);
     },
     async compact() {
       const client = createEtcdClient({ endpoints: [endpoint], callTimeoutMs: 3_000 });

@@ -3,11 +3,12 @@
  * persistence (`--save "" --appendonly no`), killed when the test closes it and — as a last resort — when
  * the test process exits. Like test/helpers/etcd-server.ts for etcd.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertBinary, freePort, installExitHook, liveChildren, tempDirs } from "./child-servers.js";
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
@@ -29,52 +30,6 @@ export interface RedisServer {
 
 const REDIS_BINARY = process.env.REDIS_BINARY ?? "redis-server";
 const READY_TIMEOUT_MS = 15_000;
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function killAll(): void {
-  for (const child of live) child.kill("SIGKILL");
-  live.clear();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  dirs.clear();
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", killAll);
-  // A signal's default action skips 'exit' handlers: clean up, then re-raise it (see etcd-server.ts).
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
-function assertBinary(): void {
-  const probe = spawnSync(REDIS_BINARY, ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      `cannot run "${REDIS_BINARY}" (${probe.error?.message ?? probe.stderr.trim()}); ` +
-        "install it with scripts/install-redis.sh or set REDIS_BINARY",
-    );
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One inline command over a fresh socket; bounded by `timeoutMs`. */
 function sendCommand(port: number, line: string, timeoutMs = 1_000): Promise<string> {
@@ -104,10 +59,10 @@ function sendCommand(port: number, line: string, timeoutMs = 1_000): Promise<str
 
 /** Starts a redis-server and resolves once it answers PING. */
 export async function startRedis(): Promise<RedisServer> {
-  assertBinary();
+  assertBinary(REDIS_BINARY, "scripts/install-redis.sh", "REDIS_BINARY");
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), "refract-redis-"));
-  dirs.add(dir);
+  tempDirs.add(dir);
   let current: ChildProcess | undefined;
   let closed = false;
   let port = 0;
@@ -132,7 +87,7 @@ export async function startRedis(): Promise<RedisServer> {
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     current = child;
-    live.add(child);
+    liveChildren.add(child);
     let output = "";
     const keep = (chunk: string) => {
       output = (output + chunk).slice(-4_000);
@@ -141,7 +96,7 @@ export async function startRedis(): Promise<RedisServer> {
     child.stderr?.setEncoding("utf8").on("data", keep);
     let exited: string | undefined;
     child.once("exit", (code, signal) => {
-      live.delete(child);
+      liveChildren.delete(child);
       exited = `redis-server exited (code ${code}, signal ${signal}): ${output.trim() || "no output"}`;
     });
     child.once("error", (error) => {
@@ -183,7 +138,7 @@ export async function startRedis(): Promise<RedisServer> {
       await kill();
       if (attempt >= 3 || !/address already in use/i.test(String(error))) {
         rmSync(dir, { recursive: true, force: true });
-        dirs.delete(dir);
+        tempDirs.delete(dir);
         throw error;
       }
     }
@@ -203,7 +158,7 @@ export async function startRedis(): Promise<RedisServer> {
       closed = true;
       await kill();
       rmSync(dir, { recursive: true, force: true });
-      dirs.delete(dir);
+      tempDirs.delete(dir);
     },
     freeze() {
       current?.kill("SIGSTOP");
