@@ -59,7 +59,6 @@ export interface GatewayOptions {
   catalog: Catalog;
   /** Skip unknown query parameters on REST routes instead of answering 400. Default false. */
   ignoreUnknownQueryParameters?: boolean;
-  logger: Logger;
   upstream: Upstream;
   deadlines: DeadlinePolicy;
   /** Request headers forwarded as they are (lower case). */

@@ -154,7 +154,6 @@ export async function createGatewayInternals(options: CreateGatewayOptions = {})
   const upstream = new Upstream({ pool, interceptors: [createUpstreamTelemetry(prometheus.metrics)] });
   const gateway = new Gateway({
     catalog: schemaSync,
-    logger,
     upstream,
     deadlines: {
       defaultTimeoutMs: config.defaultTimeoutMs,
